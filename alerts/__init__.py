@@ -1,0 +1,1 @@
+"""Alert channels (MQTT, email), the outbox dispatcher, and scheduled digests."""

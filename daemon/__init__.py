@@ -1,0 +1,1 @@
+"""maskwatch daemon: settings, command line, process supervision, health and metrics."""

@@ -1,0 +1,61 @@
+"""Prometheus metrics and the health endpoint (prometheus-client's own HTTP server)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+FRAMES_READ = Counter("maskwatch_frames_read_total", "Frames sampled by readers", ["camera"])
+FRAMES_DROPPED = Counter("maskwatch_frames_dropped_total", "Frames dropped under backpressure", ["camera"])
+FRAMES_PROCESSED = Counter("maskwatch_frames_processed_total", "Frames through inference", ["camera"])
+INFERENCE_SECONDS = Histogram("maskwatch_inference_seconds", "Inference time per batch",
+                              buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2))
+STREAM_LAG = Gauge("maskwatch_stream_lag_frames", "Frames waiting for inference", ["camera"])
+ALERT_LATENCY = Histogram("maskwatch_alert_latency_seconds", "Frame capture to alert delivered", ["channel"],
+                          buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60))
+OUTBOX_BACKLOG = Gauge("maskwatch_outbox_backlog", "Alerts waiting for delivery")
+CAMERA_UP = Gauge("maskwatch_camera_up", "1 while the camera delivers frames", ["camera"])
+VIOLATIONS = Counter("maskwatch_violations_total", "Violations opened", ["camera"])
+
+
+class HealthServer:
+    """Serves ``/metrics`` and ``/healthz`` (JSON from ``health()``) on a loopback port."""
+
+    def __init__(self, host: str, port: int, health: Callable[[], dict[str, Any]]):
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                if self.path.startswith("/metrics"):
+                    body, ctype, code = generate_latest(), CONTENT_TYPE_LATEST, 200
+                elif self.path.startswith("/healthz"):
+                    state = outer.health()
+                    body, ctype = json.dumps(state).encode(), "application/json"
+                    code = 200 if state.get("ok") else 503
+                else:
+                    body, ctype, code = b"not found\n", "text/plain", 404
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: Any) -> None:
+                return None
+
+        self.health = health
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, name="health", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

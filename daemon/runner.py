@@ -1,0 +1,169 @@
+"""The embedded all-in-one daemon: readers, inference, events, outbox and scheduler as
+threads of one process over the in-process transport."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from alerts.base import Notifier
+from alerts.digest import queue_digest
+from alerts.dispatcher import Dispatcher
+from daemon import metrics
+from daemon.config.settings import Settings
+from models.shared_data import REPO_ROOT
+from storage.db import Database
+from storage.queries import outbox_backlog
+from storage.recorder import Recorder
+from storage.retention import purge_older_than
+from storage.snapshots import SnapshotStore
+from workers.events import EventStage, run_events
+from workers.inference import InferenceStage, run_inference
+from workers.messages import Frame
+from workers.reader import CameraReader
+from workers.sources import mask_url
+from workers.transport import Transport, open_transport
+
+log = logging.getLogger("maskwatch.daemon")
+
+
+def resolve_path(path: str) -> str:
+    """Relative paths in the settings are relative to the working directory."""
+    return path
+
+
+def build_notifiers(settings: Settings) -> list[Notifier]:
+    notifiers: list[Notifier] = []
+    if settings.mqtt.enabled:
+        from alerts.mqtt import MqttNotifier
+
+        notifiers.append(MqttNotifier(settings.mqtt))
+    if settings.email.enabled:
+        from alerts.email import EmailNotifier
+
+        notifiers.append(EmailNotifier(settings.email))
+    return notifiers
+
+
+def build_recorder(settings: Settings, db: Database) -> Recorder:
+    store = SnapshotStore(settings.snapshots.dir, settings.snapshots.jpeg_quality)
+    return Recorder(db, store, settings.mqtt, settings.email)
+
+
+class Daemon:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.stop_event = threading.Event()
+        self.db = Database(settings.database.url)
+        self.recorder = build_recorder(settings, self.db)
+        self.cameras = [c for c in settings.cameras if c.enabled]
+        self.transport: Transport = open_transport(settings.transport, [c.name for c in self.cameras])
+        self.notifiers = build_notifiers(settings)
+        self.dispatcher = Dispatcher(self.db, self.notifiers, settings.delivery)
+        self.dispatcher.on_delivered = self._observe_delivery
+        self.readers: list[CameraReader] = []
+        self.threads: list[threading.Thread] = []
+        self.worker_stop = threading.Event()
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.health_server: metrics.HealthServer | None = None
+        self.started_at = time.time()
+        self.event_stage: EventStage | None = None
+
+    def _observe_delivery(self, alert: Any) -> None:
+        started = alert.payload.get("started_at") if isinstance(alert.payload, dict) else None
+        if alert.kind == "violation" and started:
+            delay = (datetime.now(timezone.utc) - datetime.fromisoformat(started)).total_seconds()
+            metrics.ALERT_LATENCY.labels(alert.channel).observe(max(0.0, delay))
+
+    def _on_status(self, camera: str, kind: str, detail: str) -> None:
+        log.info("camera %s %s: %s", camera, kind, detail)
+        metrics.CAMERA_UP.labels(camera).set(1 if kind == "online" else 0)
+        try:
+            cam = self.settings.camera(camera)
+            self.recorder.camera_status(camera, kind, detail, mask_url(cam.url))
+        except Exception as exc:  # noqa: BLE001 - status is best effort, frames go on
+            log.warning("camera %s: could not record status: %s", camera, exc)
+
+    def _on_frame(self, frame: Frame) -> None:
+        metrics.FRAMES_READ.labels(frame.camera).inc()
+        dropped = self.transport.publish_frame(frame)
+        if dropped:
+            metrics.FRAMES_DROPPED.labels(frame.camera).inc(dropped)
+
+    def health(self) -> dict[str, Any]:
+        alive = all(t.is_alive() for t in self.threads) and not self.stop_event.is_set()
+        return {"ok": alive, "uptime_s": round(time.time() - self.started_at, 1),
+                "cameras": {r.camera.name: ("online" if r.online else "offline") for r in self.readers},
+                "outbox_backlog": outbox_backlog(self.db)}
+
+    def start(self) -> None:
+        for cam in self.cameras:
+            self.recorder.camera_status(cam.name, "starting", "daemon started", mask_url(cam.url))
+        stage = InferenceStage(self.settings.inference, self.cameras)
+        stage.latency_observer = metrics.INFERENCE_SECONDS.observe
+        self.event_stage = EventStage(self.settings, self.recorder)
+        self._spawn("inference", run_inference, stage, self.transport, self.worker_stop, "inference-0")
+        self._spawn("events", run_events, self.event_stage, self.transport, self.worker_stop, "events-0")
+        self._spawn("outbox", self.dispatcher.run, self.worker_stop)
+        for cam in self.cameras:
+            reader = CameraReader(cam, self._on_frame, self._on_status, self.stop_event)
+            self.readers.append(reader)
+            self._spawn(f"reader-{cam.name}", reader.run)
+        self.scheduler.add_job(purge_older_than, "interval", hours=1, args=[self.db, self.settings.snapshots.retention_days],
+                               id="retention", next_run_time=datetime.now(timezone.utc))
+        if self.settings.email.enabled and self.settings.email.digest.enabled:
+            self.scheduler.add_job(queue_digest, "cron", hour=self.settings.email.digest.hour, args=[self.db],
+                                   id="digest", timezone=None)
+        self.scheduler.add_job(lambda: metrics.OUTBOX_BACKLOG.set(outbox_backlog(self.db)), "interval", seconds=5,
+                               id="backlog")
+        self.scheduler.start()
+        if self.settings.metrics.enabled:
+            m = self.settings.metrics
+            self.health_server = metrics.HealthServer(m.host, m.port, self.health)
+            self.health_server.start()
+            log.info("metrics on http://%s:%s/metrics", m.host, self.health_server.port)
+        log.info("maskwatch running: %d camera(s)", len(self.cameras))
+
+    def _spawn(self, name: str, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def wait(self) -> None:
+        while not self.stop_event.wait(0.5):
+            if self.readers and all(r.finished for r in self.readers):
+                log.info("every source has ended")
+                break
+
+    def shutdown(self, drain_timeout: float = 10.0) -> int:
+        """Stop reading, let queued frames through, close open violations, flush the outbox."""
+        self.stop_event.set()
+        for t in self.threads:
+            if t.name.startswith("reader-"):
+                t.join(timeout=10)
+        deadline = time.monotonic() + drain_timeout
+        while time.monotonic() < deadline and any(self.transport.backlog().values()):
+            time.sleep(0.1)
+        time.sleep(0.5)  # let the last detections reach the events stage
+        self.worker_stop.set()
+        for t in self.threads:
+            t.join(timeout=10)
+        if self.event_stage is not None:
+            self.event_stage.finish()
+        self.scheduler.shutdown(wait=False)
+        left = self.dispatcher.flush(timeout=drain_timeout)
+        if left:
+            log.warning("%d alert(s) still pending; they are kept and sent at the next start", left)
+        for n in self.notifiers:
+            n.close()
+        if self.health_server is not None:
+            self.health_server.stop()
+        self.transport.close()
+        self.db.close()
+        log.info("maskwatch stopped")
+        return left

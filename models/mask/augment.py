@@ -1,0 +1,76 @@
+"""Augmentation that makes clean face photos look like CCTV crops (tf.data, vectorised).
+
+Per image: JPEG re-compression. Per batch: random zoom/shift crops, flips, small
+rotations, down-and-up scaling (a face 12-40 px tall upscaled), Gaussian blur, sensor
+noise, brightness/contrast, and a grayscale "IR night" look.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def cctv_dataset(x: Any, y: Any, size: int, batch: int, seed: int = 0) -> Any:
+    import tensorflow as tf
+
+    rotate = tf.keras.layers.RandomRotation(0.04, fill_mode="reflect", seed=seed)
+
+    def jpeg(img: Any, label: Any) -> tuple[Any, Any]:
+        img = tf.cond(
+            tf.random.uniform(()) < 0.5,
+            lambda: tf.image.random_jpeg_quality(img, 15, 85),
+            lambda: img,
+        )
+        return img, label
+
+    def batch_aug(img: Any, label: Any) -> tuple[Any, Any]:
+        img = tf.cast(img, tf.float32) / 255.0
+        n = tf.shape(img)[0]
+        scale = tf.random.uniform((n, 1), 0.78, 1.0)
+        off_y = tf.random.uniform((n, 1), 0.0, 1.0) * (1.0 - scale)
+        off_x = tf.random.uniform((n, 1), 0.0, 1.0) * (1.0 - scale)
+        boxes = tf.concat([off_y, off_x, off_y + scale, off_x + scale], axis=1)
+        img = tf.image.crop_and_resize(img, boxes, tf.range(n), (size, size))
+        img = tf.image.random_flip_left_right(img)
+        img = rotate(img, training=True)
+        low = tf.random.uniform((), 10, size + 1, dtype=tf.int32)
+        img = tf.cond(
+            tf.random.uniform(()) < 0.5,
+            lambda: tf.image.resize(tf.image.resize(img, (low, low), "area"), (size, size), "bilinear"),
+            lambda: img,
+        )
+        sigma = tf.random.uniform((), 0.1, 1.6)
+        k = tf.range(-2, 3, dtype=tf.float32)
+        g = tf.exp(-(k**2) / (2 * sigma**2))
+        g = g / tf.reduce_sum(g)
+        kernel = tf.tile((g[:, None] * g[None, :])[:, :, None, None], [1, 1, 3, 1])
+        img = tf.cond(
+            tf.random.uniform(()) < 0.3,
+            lambda: tf.nn.depthwise_conv2d(img, kernel, [1, 1, 1, 1], "SAME"),
+            lambda: img,
+        )
+        contrast = tf.random.uniform((n, 1, 1, 1), 0.6, 1.4)
+        bright = tf.random.uniform((n, 1, 1, 1), -0.25, 0.25)
+        mean = tf.reduce_mean(img, axis=[1, 2, 3], keepdims=True)
+        img = (img - mean) * contrast + mean + bright
+        gray = tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(img))
+        use_gray = tf.random.uniform((n, 1, 1, 1)) < 0.2
+        img = tf.where(use_gray, gray, img)
+        noise = tf.random.normal(tf.shape(img)) * tf.random.uniform((n, 1, 1, 1), 0.0, 0.05)
+        img = tf.clip_by_value(img + noise, 0.0, 1.0)
+        return img, label
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(jpeg, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch).map(batch_aug, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(2)
+
+
+def plain_dataset(x: Any, y: Any, batch: int, shuffle: bool = False, seed: int = 0) -> Any:
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch).map(lambda a, b: (tf.cast(a, tf.float32) / 255.0, b))
+    return ds.prefetch(2)

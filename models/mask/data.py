@@ -1,0 +1,117 @@
+"""Mask-classifier samples from ``../shared``: whole-image face photos plus real-scene crops.
+
+Every sample knows its source image, so splits are by source (crops of one scene never
+fall in two splits). Arrays are cached under ``.cache/`` per input size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from models.shared_data import REPO_ROOT, detection_scenes, shared_dir
+from models.splits import load_split
+from workers.crops import face_crop, to_model_input
+
+LABELS = ("with_mask", "without_mask", "incorrect_mask")
+LABEL_INDEX = {name: i for i, name in enumerate(LABELS)}
+MIN_CROP_PX = 12
+"""Real-scene faces narrower than this are too small to say anything about; skipped."""
+CACHE = REPO_ROOT / ".cache" / "mask-arrays"
+
+
+@dataclass(frozen=True)
+class Sample:
+    image: Path
+    label: int
+    source: str  # data set name: masks-cls, masks-cls-synthetic, masks-worn, masks-det
+    box: tuple[float, float, float, float] | None = None  # face box in a scene, else whole image
+
+
+FOLDER_LABELS = {
+    "masks-cls": {"with_mask": "with_mask", "without_mask": "without_mask"},
+    "masks-cls-synthetic": {"with_mask": "with_mask", "without_mask": "without_mask"},
+    "masks-worn": {"correct_mask": "with_mask", "incorrect_mask": "incorrect_mask"},
+}
+
+
+def folder_samples(dataset: str) -> list[Sample]:
+    base = shared_dir() / "datasets" / dataset
+    samples = []
+    for folder, label in FOLDER_LABELS[dataset].items():
+        for path in sorted((base / folder).glob("*.jpg")):
+            samples.append(Sample(path, LABEL_INDEX[label], dataset))
+    return samples
+
+
+def scene_samples() -> list[Sample]:
+    samples = []
+    for scene in detection_scenes():
+        for b in scene.boxes:
+            if min(b.x2 - b.x1, b.y2 - b.y1) < MIN_CROP_PX or b.label not in LABEL_INDEX:
+                continue
+            samples.append(Sample(scene.image, LABEL_INDEX[b.label], "masks-det", (b.x1, b.y1, b.x2, b.y2)))
+    return samples
+
+
+def _split_key(sample: Sample) -> str:
+    if sample.source == "masks-det":
+        return sample.image.name
+    return f"{sample.image.parent.name}/{sample.image.name}"
+
+
+def split_samples(dataset: str) -> dict[str, list[Sample]]:
+    """Samples of one data set by committed split."""
+    samples = scene_samples() if dataset == "masks-det" else folder_samples(dataset)
+    split = load_split(dataset, [_split_key(s) for s in samples])
+    part_of = {key: part for part, keys in split.items() for key in keys}
+    out: dict[str, list[Sample]] = {part: [] for part in split}
+    for s in samples:
+        out[part_of[_split_key(s)]].append(s)
+    return out
+
+
+DATASETS = ("masks-cls", "masks-cls-synthetic", "masks-worn", "masks-det")
+
+
+def load_arrays(dataset: str, part: str, size: int, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(x uint8 (n, size, size, 3) RGB, y int)`` of one split, cached on disk."""
+    cache = CACHE / f"{dataset}.{part}.{size}{'' if limit is None else f'.l{limit}'}.npz"
+    if cache.exists():
+        with np.load(cache) as z:
+            return z["x"], z["y"]
+    samples = split_samples(dataset)[part]
+    if limit is not None:
+        samples = _balanced_head(samples, limit)
+    xs = np.empty((len(samples), size, size, 3), dtype=np.uint8)
+    frames: dict[Path, np.ndarray] = {}
+    for i, s in enumerate(samples):
+        if s.box is None:
+            crop = cv2.imread(str(s.image))
+        else:
+            if s.image not in frames:
+                frames = {s.image: cv2.imread(str(s.image))}
+            crop = face_crop(frames[s.image], s.box)
+        if crop is None:
+            raise OSError(f"cannot read {s.image}")
+        xs[i] = (to_model_input([crop], size)[0] * 255.0 + 0.5).astype(np.uint8)
+    ys = np.array([s.label for s in samples], dtype=np.int64)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, x=xs, y=ys)
+    return xs, ys
+
+
+def _balanced_head(samples: list[Sample], limit: int) -> list[Sample]:
+    """The first ``limit`` samples taken round-robin over labels (for quick CI runs)."""
+    by_label: dict[int, list[Sample]] = {}
+    for s in samples:
+        by_label.setdefault(s.label, []).append(s)
+    out: list[Sample] = []
+    while len(out) < limit and any(by_label.values()):
+        for items in by_label.values():
+            if items and len(out) < limit:
+                out.append(items.pop(0))
+    return out

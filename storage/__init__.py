@@ -1,0 +1,1 @@
+"""Violation history: SQLAlchemy models, migrations, queries, snapshot files, retention."""

@@ -1,0 +1,102 @@
+"""Tables of the violation history (SQLAlchemy 2, typed mappings)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from datetime import timezone
+
+from sqlalchemy import JSON, DateTime, Dialect, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite hands back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware datetimes")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Camera(Base):
+    __tablename__ = "cameras"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(Text, doc="URL with the password masked")
+    status: Mapped[str] = mapped_column(String(16), default="unknown")
+    status_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_frame_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CameraEvent(Base):
+    __tablename__ = "camera_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # online | offline
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Violation(Base):
+    __tablename__ = "violations"
+    __table_args__ = (
+        UniqueConstraint("camera", "first_frame_id", "track_id", name="uq_violation_origin"),
+        Index("ix_violations_camera_started", "camera", "started_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera: Mapped[str] = mapped_column(String(64))
+    track_id: Mapped[int] = mapped_column(Integer)
+    first_frame_id: Mapped[int] = mapped_column(Integer, doc="frame that opened it: makes redelivery idempotent")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    label: Mapped[str] = mapped_column(String(16))
+    peak_score: Mapped[float] = mapped_column(Float)
+    snapshot_path: Mapped[str | None] = mapped_column(Text)
+    crop_path: Mapped[str | None] = mapped_column(Text)
+
+
+class FaceCount(Base):
+    """People seen per camera and hour by label, for compliance rates and digests."""
+
+    __tablename__ = "face_counts"
+    __table_args__ = (UniqueConstraint("camera", "hour", "label", name="uq_face_count"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera: Mapped[str] = mapped_column(String(64))
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    label: Mapped[str] = mapped_column(String(16))
+    people: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxAlert(Base):
+    """One delivery of one violation (or digest) to one channel; written with the violation."""
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    violation_id: Mapped[int | None] = mapped_column(ForeignKey("violations.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))  # mqtt | email
+    kind: Mapped[str] = mapped_column(String(16), default="violation")  # violation | digest | status
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | skipped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

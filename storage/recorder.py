@@ -1,0 +1,104 @@
+"""Writes what the events stage decides: a violation and its pending alerts in one
+transaction (the outbox), camera status changes, and people counted per hour."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from alerts.payloads import violation_payload
+from daemon.config.alerts import EmailSettings, MqttSettings
+from storage.db import Database
+from storage.models import Camera, CameraEvent, FaceCount, OutboxAlert, Violation
+from storage.snapshots import SnapshotStore
+from workers.violations import OpenedViolation
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Recorder:
+    """The database side of the events stage (implements ``ViolationSink``)."""
+
+    def __init__(self, db: Database, snapshots: SnapshotStore, mqtt: MqttSettings, email: EmailSettings):
+        self.db = db
+        self.snapshots = snapshots
+        self.mqtt = mqtt
+        self.email = email
+
+    def _enqueue(self, session: Session, channel: str, kind: str, payload: dict[str, object],
+                 violation_id: int | None = None, status: str = "pending") -> None:
+        now = utcnow()
+        session.add(OutboxAlert(violation_id=violation_id, channel=channel, kind=kind, payload=payload,
+                                status=status, attempts=0, next_attempt_at=now, created_at=now))
+
+    def opened(self, v: OpenedViolation) -> int | None:
+        full, crop = self.snapshots.write(v.camera, v.started_at, v.track_id, v.frame, v.box)
+        try:
+            with self.db.session.begin() as session:
+                row = Violation(camera=v.camera, track_id=v.track_id, first_frame_id=v.first_frame_id,
+                                started_at=v.started_at, label=v.label, peak_score=v.score,
+                                snapshot_path=full, crop_path=crop)
+                session.add(row)
+                session.flush()
+                payload = violation_payload(row)
+                if self.mqtt.enabled:
+                    self._enqueue(session, "mqtt", "violation", payload, row.id)
+                if self.email.enabled:
+                    for rcpt in self.email.recipients:
+                        status = "skipped" if self._cooling_down(session, v.camera, rcpt) else "pending"
+                        self._enqueue(session, "email", "violation", {**payload, "to": rcpt}, row.id, status)
+                return row.id
+        except IntegrityError:
+            return None  # the same frame delivered twice: the violation already exists
+
+    def _cooling_down(self, session: Session, camera: str, recipient: str) -> bool:
+        if self.email.cooldown_seconds <= 0:
+            return False
+        since = utcnow() - timedelta(seconds=self.email.cooldown_seconds)
+        rows = session.scalars(
+            select(OutboxAlert.payload).where(OutboxAlert.channel == "email", OutboxAlert.kind == "violation",
+                                              OutboxAlert.status != "skipped", OutboxAlert.created_at >= since)
+        ).all()
+        return any(p.get("camera") == camera and p.get("to") == recipient for p in rows)
+
+    def closed(self, violation_id: int, ended_at: datetime, peak_score: float,
+               best: OpenedViolation | None) -> None:
+        with self.db.session.begin() as session:
+            row = session.get(Violation, violation_id)
+            if row is None:
+                return
+            row.ended_at = ended_at
+            row.peak_score = max(row.peak_score, peak_score)
+            if best is not None and row.snapshot_path:
+                # a better view came after the alert: refresh the files in place
+                self.snapshots.write(row.camera, row.started_at, row.track_id, best.frame, best.box)
+
+    def person_seen(self, camera: str, at: datetime, label: str) -> None:
+        hour = at.replace(minute=0, second=0, microsecond=0)
+        with self.db.session.begin() as session:
+            updated = session.execute(
+                update(FaceCount).where(FaceCount.camera == camera, FaceCount.hour == hour, FaceCount.label == label)
+                .values(people=FaceCount.people + 1)
+            )
+            if updated.rowcount == 0:  # type: ignore[attr-defined]
+                session.add(FaceCount(camera=camera, hour=hour, label=label, people=1))
+
+    def camera_status(self, camera: str, kind: str, detail: str, source: str = "") -> None:
+        now = utcnow()
+        with self.db.session.begin() as session:
+            cam = session.scalar(select(Camera).where(Camera.name == camera))
+            if cam is None:
+                cam = Camera(name=camera, source=source)
+                session.add(cam)
+            if source:
+                cam.source = source
+            cam.status, cam.status_since = kind, now
+            session.add(CameraEvent(camera=camera, kind=kind, at=now, detail=detail))
+            if self.mqtt.enabled:
+                self._enqueue(session, "mqtt", "status",
+                              {"camera": camera, "status": kind, "detail": detail, "at": now.isoformat()})

@@ -1,0 +1,132 @@
+"""Fixtures: the real servers (Redis, Mosquitto, PostgreSQL, SMTP, RTSP) and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from models.shared_data import REPO_ROOT, shared_dir
+from tests.servers.procs import Server, free_port, mosquitto, postgres_server, redis_server, rtsp_server
+from tests.servers.smtp import SmtpServer
+
+SHARED = shared_dir()
+VIDEOS = SHARED / "videos"
+NO_MASK_CLIPS = ["Gituatu_face-mask-detection_nomask.mp4", "yash42828_test_no_mask.mp4"]
+MASK_CLIPS = ["Gituatu_face-mask-detection_mask.mp4", "Deshraj4884_Mask_Detection_System_mask.mp4",
+              "916241958_opencv_mask_detection_mask.mp4"]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300, check: bool = False
+            ) -> subprocess.CompletedProcess[str]:
+    """``maskwatch ARGS`` as a user runs it, from the repository root."""
+    proc = subprocess.run([sys.executable, "-m", "daemon.cli", *args], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"maskwatch {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def start_daemon(config: Path, workdir: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    log = open(workdir / "daemon.log", "w")  # noqa: SIM115 - lives as long as the process
+    return subprocess.Popen([sys.executable, "-m", "daemon.cli", "run", "--config", str(config)], cwd=workdir,
+                            stdout=log, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})})
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+@pytest.fixture
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = redis_server(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = mosquitto(tmp_path_factory.mktemp("mosquitto")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer(free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    server, url = postgres_server(Path("/tmp"))
+    server.start(timeout=30)
+    time.sleep(0.5)
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def rtsp(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str, str]], Server]:
+    started: list[Server] = []
+
+    def start(mounts: dict[str, str]) -> Server:
+        server = rtsp_server(tmp_path_factory.mktemp("rtsp"), mounts).start()
+        started.append(server)
+        return server
+
+    yield start  # type: ignore[misc]
+    for s in started:
+        s.stop()
+
+
+class MqttWatcher:
+    """Subscribes to everything under the prefix and keeps what arrives."""
+
+    def __init__(self, port: int, topic: str = "maskwatch/#"):
+        import paho.mqtt.client as mqtt
+
+        self.messages: list[tuple[str, Any, bool]] = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"watcher-{port}-{time.time()}")
+        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
+        try:
+            body = json.loads(msg.payload)
+        except ValueError:
+            body = msg.payload.decode()
+        with self.lock:
+            self.messages.append((msg.topic, body, bool(msg.retain)))
+
+    def on(self, suffix: str) -> list[Any]:
+        with self.lock:
+            return [b for t, b, _ in self.messages if t.endswith(suffix)]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()

@@ -1,0 +1,106 @@
+"""Real servers on loopback for the tests: started here, stopped by PID."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
+
+
+@dataclass
+class Server:
+    argv: list[str]
+    port: int
+    workdir: Path
+    proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def start(self, timeout: float = 20.0) -> Server:
+        log = open(self.workdir / "server.log", "ab")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+                                     env={**os.environ, **self.env}, start_new_session=True)
+        wait_port(self.port, timeout)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGCONT)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def redis_server(workdir: Path, password: str | None = None) -> Server:
+    port = free_port()
+    argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    if password:
+        argv += ["--requirepass", password]
+    return Server(argv, port, workdir)
+
+
+def mosquitto(workdir: Path) -> Server:
+    port = free_port()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    return Server(["mosquitto", "-c", str(conf)], port, workdir)
+
+
+def rtsp_server(workdir: Path, mounts: dict[str, str]) -> Server:
+    port = free_port()
+    argv = ["/usr/bin/python3", str(HERE / "rtsp_server.py"), str(port)] + [f"{m}={c}" for m, c in mounts.items()]
+    return Server(argv, port, workdir)
+
+
+def postgres_server(workdir: Path) -> tuple[Server, str]:
+    """A private PostgreSQL cluster owned by the ``postgres`` user (initdb refuses root)."""
+    bindir = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+    data = Path(tempfile.mkdtemp(prefix="mw-pg-"))
+    shutil.chown(data, "postgres")
+    run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    subprocess.run(run_as + [f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)
+    port = free_port()
+    argv = run_as + [f"{bindir}/postgres", "-D", str(data), "-c", "listen_addresses=127.0.0.1", "-p", str(port),
+                     "-c", f"unix_socket_directories={data}", "-c", "fsync=off"]
+    server = Server(argv, port, data)
+    return server, f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"

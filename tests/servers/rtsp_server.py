@@ -1,0 +1,51 @@
+#!/usr/bin/python3
+"""A real RTSP server for the tests (GStreamer GstRtspServer; run by Debian's python3).
+
+usage: rtsp_server.py PORT MOUNT=CLIP [MOUNT=CLIP ...]
+Each clip is decoded and re-encoded to H.264 at 15 fps in real time on rtsp://127.0.0.1:PORT/MOUNT;
+every client session starts the clip from its beginning (reconnecting replays it).
+"""
+
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+Gst.init(None)
+
+
+class ClipFactory(GstRtspServer.RTSPMediaFactory):
+    def __init__(self, clip):
+        super().__init__()
+        self.clip = clip
+
+    def do_create_element(self, url):
+        launch = (
+            f'( filesrc location="{self.clip}" ! decodebin ! videoconvert ! videorate ! '
+            "video/x-raw,framerate=15/1 ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 "
+            "bitrate=1500 ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+        )
+        return Gst.parse_launch(launch)
+
+
+def main():
+    port = sys.argv[1]
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(port)
+    mounts = server.get_mount_points()
+    for spec in sys.argv[2:]:
+        mount, clip = spec.split("=", 1)
+        factory = ClipFactory(clip)
+        factory.set_shared(False)
+        mounts.add_factory(f"/{mount}", factory)
+    server.attach(None)
+    print(f"rtsp server on 127.0.0.1:{port}", flush=True)
+    GLib.MainLoop().run()
+
+
+if __name__ == "__main__":
+    main()

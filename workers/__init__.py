@@ -1,0 +1,1 @@
+"""Camera readers, inference and violation tracking: the roles of the pipeline."""

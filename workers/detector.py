@@ -1,0 +1,43 @@
+"""The face detector: a YOLO model run through ultralytics (.pt, .onnx or TensorRT .engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from models.offline import ultralytics_offline
+from workers.devices import cpu_threads, resolve_device
+
+Box = tuple[float, float, float, float]
+MIN_SCORE = 0.05
+
+
+class FaceDetector:
+    def __init__(self, weights: str | Path, imgsz: int = 416, device: str = "auto", threads: int = 0):
+        ultralytics_offline()
+        import torch
+        from ultralytics import YOLO
+
+        torch.set_num_threads(cpu_threads(threads))
+        path = Path(weights)
+        if not path.exists():
+            raise FileNotFoundError(f"face detector weights not found: {path}")
+        self.device = resolve_device(device)
+        self.imgsz = imgsz
+        self.model = YOLO(str(path), task="detect")
+        self.half = self.device.startswith("cuda") and path.suffix == ".pt"
+
+    def detect(self, images: list[np.ndarray], min_score: float = MIN_SCORE) -> list[list[tuple[Box, float]]]:
+        """Faces per image (BGR) as ``(x1, y1, x2, y2), score`` in that image's pixels."""
+        if not images:
+            return []
+        results = self.model.predict(images, imgsz=self.imgsz, conf=min_score, iou=0.5, device=self.device,
+                                     half=self.half, verbose=False, max_det=300)
+        out = []
+        for res in results:
+            boxes = res.boxes
+            xyxy = boxes.xyxy.cpu().numpy() if boxes is not None else np.zeros((0, 4))
+            conf = boxes.conf.cpu().numpy() if boxes is not None else np.zeros((0,))
+            out.append([(tuple(float(v) for v in b), float(s)) for b, s in zip(xyxy, conf)])  # type: ignore[misc]
+        return out

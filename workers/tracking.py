@@ -1,0 +1,58 @@
+"""Face tracking with ultralytics' ByteTrack (supervision 0.31 no longer ships a tracker)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+
+from workers.messages import Face
+
+
+class _Boxes:
+    """The results-like view BYTETracker reads: conf, cls, xywh, boolean indexing."""
+
+    def __init__(self, xyxy: np.ndarray, conf: np.ndarray):
+        self.xyxy = xyxy
+        self.conf = conf
+        self.cls = np.zeros(len(conf), dtype=np.float32)
+        xy = (xyxy[:, :2] + xyxy[:, 2:]) / 2
+        wh = xyxy[:, 2:] - xyxy[:, :2]
+        self.xywh = np.concatenate([xy, wh], axis=1) if len(conf) else np.zeros((0, 4), dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self.conf)
+
+    def __getitem__(self, index: np.ndarray) -> _Boxes:
+        return _Boxes(self.xyxy[index], self.conf[index])
+
+
+@dataclass(frozen=True)
+class TrackedFace:
+    track_id: int
+    face: Face
+
+
+class FaceTracker:
+    """One per camera. ``fps`` is the sampled rate, so ``lost_seconds`` maps to frames."""
+
+    def __init__(self, fps: float, lost_seconds: float, min_score: float):
+        from ultralytics.trackers.byte_tracker import BYTETracker
+
+        args = SimpleNamespace(
+            track_high_thresh=max(min_score, 0.1), track_low_thresh=0.1, new_track_thresh=max(min_score, 0.1),
+            track_buffer=max(1, round(lost_seconds * fps)), match_thresh=0.8, fuse_score=True,
+        )
+        self._tracker = BYTETracker(args)
+
+    def update(self, faces: tuple[Face, ...]) -> list[TrackedFace]:
+        xyxy = np.array([f.box for f in faces], dtype=np.float32).reshape(-1, 4)
+        conf = np.array([f.score for f in faces], dtype=np.float32)
+        out = self._tracker.update(_Boxes(xyxy, conf))
+        tracked = []
+        for row in out:
+            idx = int(row[7])
+            if 0 <= idx < len(faces):
+                tracked.append(TrackedFace(int(row[4]), faces[idx]))
+        return tracked

@@ -1,0 +1,138 @@
+"""The violation state machine, per camera, fed detections in capture order.
+
+A track opens one violation when at least K of its last N classified frames carry a
+violation label over at least T seconds; the violation closes when the track ends. The
+snapshot is the track's best frame (highest label probability times face width).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import datetime, time as dtime, timezone
+from typing import Protocol
+
+import numpy as np
+
+from daemon.config.alerts import ViolationPolicy
+from daemon.config.cameras import CameraSettings
+from workers.messages import Detections, Face
+from workers.tracking import FaceTracker
+
+
+@dataclass
+class OpenedViolation:
+    camera: str
+    track_id: int
+    first_frame_id: int
+    started_at: datetime
+    label: str
+    score: float
+    frame: np.ndarray
+    box: tuple[float, float, float, float]
+
+
+class ViolationSink(Protocol):
+    def opened(self, v: OpenedViolation) -> int | None:
+        """Persist and alert; returns the violation id (None if it already existed)."""
+
+    def closed(self, violation_id: int, ended_at: datetime, peak_score: float,
+               best: OpenedViolation | None) -> None: ...
+
+    def person_seen(self, camera: str, at: datetime, label: str) -> None: ...
+
+
+@dataclass
+class _Track:
+    first_seen: float
+    last_seen: float
+    samples: deque[tuple[float, bool, str]]  # time, is violation, label
+    labels: Counter[str] = field(default_factory=Counter)
+    best: tuple[float, OpenedViolation] | None = None
+    violation_id: int | None = None
+    peak: float = 0.0
+    improved: bool = False
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def within_hours(active_hours: str | None, ts: float) -> bool:
+    if not active_hours:
+        return True
+    start_s, end_s = active_hours.split("-")
+    local = datetime.fromtimestamp(ts).time()
+    start = dtime.fromisoformat(start_s)
+    end = dtime.max if end_s.startswith("24") else dtime.fromisoformat(end_s)
+    return start <= local < end if start <= end else (local >= start or local < end)
+
+
+class CameraViolations:
+    def __init__(self, camera: CameraSettings, policy: ViolationPolicy, sink: ViolationSink,
+                 active_hours: str | None = None):
+        self.camera = camera
+        self.policy = policy
+        self.sink = sink
+        self.active_hours = active_hours
+        self.tracker = FaceTracker(camera.detect_fps, policy.track_lost_seconds, camera.thresholds.face)
+        self.tracks: dict[int, _Track] = {}
+        self.last_frame_id = 0
+        self.violations_opened = 0
+
+    def update(self, det: Detections) -> None:
+        now = det.captured_at
+        self.last_frame_id = det.frame_id
+        for tf in self.tracker.update(det.faces):
+            self._observe(tf.track_id, tf.face, det, now)
+        self.expire(now)
+
+    def _observe(self, track_id: int, face: Face, det: Detections, now: float) -> None:
+        track = self.tracks.get(track_id)
+        if track is None:
+            track = self.tracks[track_id] = _Track(now, now, deque(maxlen=self.policy.window))
+        track.last_seen = now
+        if face.label is None:
+            return  # gated (too small or blurred): tracked, not judged
+        confident = face.label_score >= self.camera.thresholds.label
+        if confident:
+            track.labels[face.label] += 1
+        hit = confident and face.label in self.policy.labels
+        track.samples.append((now, hit, face.label))
+        if hit:
+            width = face.box[2] - face.box[0]
+            quality = face.label_score * width
+            if det.image is not None and (track.best is None or quality > track.best[0]):
+                track.best = (quality, OpenedViolation(
+                    det.camera, track_id, det.frame_id, _utc(now), face.label, face.label_score,
+                    det.image, face.box))
+                track.improved = True
+            track.peak = max(track.peak, face.label_score)
+        if track.violation_id is None and track.best is not None and self._should_open(track):
+            first_hit = next(t for t, h, _ in track.samples if h)
+            best = track.best[1]
+            labels = Counter(lbl for _, h, lbl in track.samples if h)
+            opened = OpenedViolation(det.camera, track_id, det.frame_id, _utc(first_hit),
+                                     labels.most_common(1)[0][0], track.peak, best.frame, best.box)
+            vid = self.sink.opened(opened)
+            track.violation_id = vid if vid is not None else -1
+            track.improved = False
+            self.violations_opened += 1
+
+    def _should_open(self, track: _Track) -> bool:
+        hits = [t for t, h, _ in track.samples if h]
+        if len(hits) < self.policy.min_hits or hits[-1] - hits[0] < self.policy.min_seconds:
+            return False
+        return within_hours(self.active_hours, hits[-1])
+
+    def expire(self, now: float, everything: bool = False) -> None:
+        """End tracks unseen for the policy's timeout (or all of them, at shutdown)."""
+        for track_id, track in list(self.tracks.items()):
+            if everything or now - track.last_seen > self.policy.track_lost_seconds:
+                del self.tracks[track_id]
+                if track.labels:
+                    self.sink.person_seen(self.camera.name, _utc(track.first_seen),
+                                          track.labels.most_common(1)[0][0])
+                if track.violation_id is not None and track.violation_id >= 0:
+                    best = track.best[1] if track.best is not None and track.improved else None
+                    self.sink.closed(track.violation_id, _utc(track.last_seen), track.peak, best)
