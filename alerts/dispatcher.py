@@ -36,9 +36,14 @@ class Dispatcher:
         """Try every due alert once; returns how many were delivered."""
         with self.db.session() as session:
             due = session.scalars(
-                select(OutboxAlert).where(OutboxAlert.status == "pending", OutboxAlert.next_attempt_at <= utcnow(),
-                                          OutboxAlert.channel.in_(list(self.notifiers)))
-                .order_by(OutboxAlert.id).limit(limit)
+                select(OutboxAlert)
+                .where(
+                    OutboxAlert.status == "pending",
+                    OutboxAlert.next_attempt_at <= utcnow(),
+                    OutboxAlert.channel.in_(list(self.notifiers)),
+                )
+                .order_by(OutboxAlert.id)
+                .limit(limit)
             ).all()
         delivered = 0
         failed_channels: set[str] = set()
@@ -73,13 +78,21 @@ class Dispatcher:
             row.last_error = error
             delay = self.backoff(row.attempts)
             row.next_attempt_at = utcnow() + timedelta(seconds=delay)
-            log.warning("alert %s via %s failed (attempt %s): %s; retry in %.0f s",
-                        row.id, row.channel, row.attempts, error, delay)
+            log.warning(
+                "alert %s via %s failed (attempt %s): %s; retry in %.0f s",
+                row.id,
+                row.channel,
+                row.attempts,
+                error,
+                delay,
+            )
 
     def pending(self) -> int:
         with self.db.session() as session:
-            return int(session.scalar(select(func.count()).select_from(OutboxAlert)
-                                      .where(OutboxAlert.status == "pending")) or 0)
+            return int(
+                session.scalar(select(func.count()).select_from(OutboxAlert).where(OutboxAlert.status == "pending"))
+                or 0
+            )
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -96,8 +109,11 @@ class Dispatcher:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.db.session() as session:
-                due = session.scalar(select(func.count()).select_from(OutboxAlert).where(
-                    OutboxAlert.status == "pending", OutboxAlert.next_attempt_at <= utcnow()))
+                due = session.scalar(
+                    select(func.count())
+                    .select_from(OutboxAlert)
+                    .where(OutboxAlert.status == "pending", OutboxAlert.next_attempt_at <= utcnow())
+                )
             if not due:
                 break
             if self.dispatch_due() == 0:

@@ -29,20 +29,28 @@ class EmailNotifier(Notifier):
             msg.set_content(payload["text"])
             msg.add_alternative(payload["html"], subtype="html")
             return msg
-        msg["Subject"] = f"maskwatch: {payload['label'].replace('_', ' ')} on {payload['camera']} at {payload['started_at']}"
+        msg["Subject"] = (
+            f"maskwatch: {payload['label'].replace('_', ' ')} on {payload['camera']} at {payload['started_at']}"
+        )
         lines = [f"{k}: {payload.get(k)}" for k in ("camera", "started_at", "label", "score", "snapshot")]
         msg.set_content("A person without a proper mask was seen.\n\n" + "\n".join(lines) + "\n")
-        rows = "".join(f"<tr><th align=left>{k}</th><td>{html.escape(str(payload.get(k)))}</td></tr>"
-                       for k in ("camera", "started_at", "label", "score"))
-        msg.add_alternative(f"<p>A person without a proper mask was seen.</p><table>{rows}</table>"
-                            f"<p><img src=\"cid:snapshot\" alt=\"snapshot\"></p>", subtype="html")
+        rows = "".join(
+            f"<tr><th align=left>{k}</th><td>{html.escape(str(payload.get(k)))}</td></tr>"
+            for k in ("camera", "started_at", "label", "score")
+        )
+        msg.add_alternative(
+            f"<p>A person without a proper mask was seen.</p><table>{rows}</table>"
+            f'<p><img src="cid:snapshot" alt="snapshot"></p>',
+            subtype="html",
+        )
         for key in ("snapshot", "face"):
             path = payload.get(key)
             if path and Path(path).exists():
                 ctype = mimetypes.guess_type(path)[0] or "image/jpeg"
                 maintype, subtype = ctype.split("/")
-                msg.add_attachment(Path(path).read_bytes(), maintype=maintype, subtype=subtype,
-                                   filename=Path(path).name)
+                msg.add_attachment(
+                    Path(path).read_bytes(), maintype=maintype, subtype=subtype, filename=Path(path).name
+                )
         return msg
 
     def deliver(self, kind: str, payload: dict[str, Any]) -> None:
@@ -50,8 +58,9 @@ class EmailNotifier(Notifier):
         msg = self.compose(kind, payload)
         try:
             if s.security == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds,
-                                                      context=ssl.create_default_context())
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=s.timeout_seconds, context=ssl.create_default_context()
+                )
             else:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
             with smtp:

@@ -24,8 +24,9 @@ class MqttNotifier(Notifier):
         self.timeout = publish_timeout
         self.availability_topic = f"{settings.topic_prefix}/availability"
         self._connected = threading.Event()
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=settings.client_id,
-                             protocol=mqtt.MQTTv311, clean_session=False)
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=settings.client_id, protocol=mqtt.MQTTv311, clean_session=False
+        )
         if settings.username:
             client.username_pw_set(settings.username, settings.password)
         if settings.tls:
@@ -55,8 +56,7 @@ class MqttNotifier(Notifier):
     def deliver(self, kind: str, payload: dict[str, Any]) -> None:
         if not self._connected.wait(self.timeout):
             raise DeliveryError(f"MQTT broker {self.settings.host}:{self.settings.port} not connected")
-        info = self.client.publish(self.topic(kind, payload), json.dumps(payload), qos=1,
-                                   retain=kind == "status")
+        info = self.client.publish(self.topic(kind, payload), json.dumps(payload), qos=1, retain=kind == "status")
         try:
             info.wait_for_publish(self.timeout)
         except (RuntimeError, ValueError) as exc:

@@ -38,6 +38,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _load(args.config)
     setup_logging(settings.logging.level, settings.logging.format)
+    if settings.transport.type == "redis":
+        from daemon.supervisor import role_commands, supervise
+
+        return supervise(role_commands(args.config))
     daemon = Daemon(settings)
     signal.signal(signal.SIGTERM, lambda *_: daemon.stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: daemon.stop_event.set())
@@ -49,6 +53,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     notify("STOPPING=1")
     daemon.shutdown()
     return 0
+
+
+def _role_settings(args: argparse.Namespace) -> Any:
+    from daemon.logs import setup_logging
+
+    settings = _load(args.config)
+    setup_logging(settings.logging.level, settings.logging.format)
+    return settings
+
+
+def cmd_reader(args: argparse.Namespace) -> int:
+    from daemon.roles import run_reader
+
+    return run_reader(_role_settings(args), args.camera)
+
+
+def cmd_infer(args: argparse.Namespace) -> int:
+    from daemon.roles import run_infer
+
+    settings = _role_settings(args)
+    if args.device:
+        settings = settings.model_copy(
+            update={"inference": settings.inference.model_copy(update={"device": args.device})}
+        )
+    return run_infer(settings)
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from daemon.roles import run_events_role
+
+    return run_events_role(_role_settings(args), args.camera, dispatch=not args.no_dispatch)
 
 
 def _db(args: argparse.Namespace) -> Any:
@@ -85,10 +120,19 @@ def cmd_violations(args: argparse.Namespace) -> int:
         print(f"maskwatch violations: {exc}", file=sys.stderr)
         return 2
     db = _db(args)
-    rows = [{"id": v.id, "camera": v.camera, "track_id": v.track_id, "started_at": v.started_at.isoformat(),
-             "ended_at": v.ended_at.isoformat() if v.ended_at else None, "label": v.label,
-             "score": round(v.peak_score, 3), "snapshot": v.snapshot_path}
-            for v in list_violations(db, args.camera, since, until)]
+    rows = [
+        {
+            "id": v.id,
+            "camera": v.camera,
+            "track_id": v.track_id,
+            "started_at": v.started_at.isoformat(),
+            "ended_at": v.ended_at.isoformat() if v.ended_at else None,
+            "label": v.label,
+            "score": round(v.peak_score, 3),
+            "snapshot": v.snapshot_path,
+        }
+        for v in list_violations(db, args.camera, since, until)
+    ]
     _emit(rows, args.format, ["id", "camera", "track_id", "started_at", "ended_at", "label", "score", "snapshot"])
     return 0
 
@@ -99,19 +143,36 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     db = _db(args)
     since = parse_when(args.since) if args.since else None
-    rows = [{"camera": r.camera, "hour": f"{r.hour:%Y-%m-%d %H:00}", "with_mask": r.with_mask,
-             "without_mask": r.without_mask, "incorrect_mask": r.incorrect_mask,
-             "mask_rate": f"{r.mask_rate:.1%}" if r.mask_rate is not None else "-", "violations": r.violations}
-            for r in compliance(db, since=since)]
-    _emit(rows, args.format, ["camera", "hour", "with_mask", "without_mask", "incorrect_mask", "mask_rate", "violations"])
+    rows = [
+        {
+            "camera": r.camera,
+            "hour": f"{r.hour:%Y-%m-%d %H:00}",
+            "with_mask": r.with_mask,
+            "without_mask": r.without_mask,
+            "incorrect_mask": r.incorrect_mask,
+            "mask_rate": f"{r.mask_rate:.1%}" if r.mask_rate is not None else "-",
+            "violations": r.violations,
+        }
+        for r in compliance(db, since=since)
+    ]
+    _emit(
+        rows, args.format, ["camera", "hour", "with_mask", "without_mask", "incorrect_mask", "mask_rate", "violations"]
+    )
     return 0
 
 
 def cmd_cameras(args: argparse.Namespace) -> int:
     from storage.queries import cameras
 
-    rows = [{"camera": c.name, "status": c.status, "since": c.status_since.isoformat() if c.status_since else "",
-             "source": c.source} for c in cameras(_db(args))]
+    rows = [
+        {
+            "camera": c.name,
+            "status": c.status,
+            "since": c.status_since.isoformat() if c.status_since else "",
+            "source": c.source,
+        }
+        for c in cameras(_db(args))
+    ]
     _emit(rows, args.format, ["camera", "status", "since", "source"])
     return 0
 
@@ -137,8 +198,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
             return 2
         total += len(found)
         for v in found:
-            print(json.dumps({"video": video, **v.as_json()}) if args.json else
-                  f"{video}: violation track {v.track_id} at {v.started_at:%H:%M:%S} {v.label} {v.score:.2f}")
+            print(
+                json.dumps({"video": video, **v.as_json()})
+                if args.json
+                else f"{video}: violation track {v.track_id} at {v.started_at:%H:%M:%S} {v.label} {v.score:.2f}"
+            )
         if not args.json:
             print(f"{video}: {len(found)} violation(s)")
     return 0
@@ -160,13 +224,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.what == "mask":
         from models.mask.train import MaskTrainOptions, train_mask
 
-        train_mask(MaskTrainOptions(arch=args.arch, epochs=args.epochs, limit=args.limit,
-                                    out_dir=Path(args.out) if args.out else MaskTrainOptions().out_dir))
+        train_mask(
+            MaskTrainOptions(
+                arch=args.arch,
+                epochs=args.epochs,
+                limit=args.limit,
+                out_dir=Path(args.out) if args.out else MaskTrainOptions().out_dir,
+            )
+        )
     else:
         from models.face.train import FaceTrainOptions, train_face
 
-        opts = FaceTrainOptions(device=args.device, limit=args.limit, from_scratch=args.from_scratch,
-                                ship=not args.no_ship, name=args.name)
+        opts = FaceTrainOptions(
+            device=args.device, limit=args.limit, from_scratch=args.from_scratch, ship=not args.no_ship, name=args.name
+        )
         if args.epochs:
             opts.epochs = args.epochs
         if args.imgsz:
@@ -213,6 +284,22 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("run", help="run the daemon in the foreground (SIGTERM drains and exits)")
     sp.add_argument("--config", default=DEFAULT_CONFIG)
     sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("reader", help="role: read cameras into the transport")
+    sp.add_argument("--config", default=DEFAULT_CONFIG)
+    sp.add_argument("--camera", action="append", help="only this camera (repeatable); default all")
+    sp.set_defaults(func=cmd_reader)
+
+    sp = sub.add_parser("infer", help="role: detect and classify faces (GPU when present)")
+    sp.add_argument("--config", default=DEFAULT_CONFIG)
+    sp.add_argument("--device", help="auto, cpu or cuda:N (overrides the config)")
+    sp.set_defaults(func=cmd_infer)
+
+    sp = sub.add_parser("events", help="role: tracking, violations and alert delivery")
+    sp.add_argument("--config", default=DEFAULT_CONFIG)
+    sp.add_argument("--camera", action="append", help="only this camera (repeatable): partition by camera")
+    sp.add_argument("--no-dispatch", action="store_true", help="leave alert delivery to another events process")
+    sp.set_defaults(func=cmd_events)
 
     cfg = sub.add_parser("config", help="configuration tools").add_subparsers(dest="action", required=True)
     sp = cfg.add_parser("check", help="validate a settings file; every error with its path and line")

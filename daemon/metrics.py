@@ -13,11 +13,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 FRAMES_READ = Counter("maskwatch_frames_read_total", "Frames sampled by readers", ["camera"])
 FRAMES_DROPPED = Counter("maskwatch_frames_dropped_total", "Frames dropped under backpressure", ["camera"])
 FRAMES_PROCESSED = Counter("maskwatch_frames_processed_total", "Frames through inference", ["camera"])
-INFERENCE_SECONDS = Histogram("maskwatch_inference_seconds", "Inference time per batch",
-                              buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2))
+INFERENCE_SECONDS = Histogram(
+    "maskwatch_inference_seconds", "Inference time per batch", buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+)
 STREAM_LAG = Gauge("maskwatch_stream_lag_frames", "Frames waiting for inference", ["camera"])
-ALERT_LATENCY = Histogram("maskwatch_alert_latency_seconds", "Frame capture to alert delivered", ["channel"],
-                          buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60))
+ALERT_LATENCY = Histogram(
+    "maskwatch_alert_latency_seconds",
+    "Frame capture to alert delivered",
+    ["channel"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)
 OUTBOX_BACKLOG = Gauge("maskwatch_outbox_backlog", "Alerts waiting for delivery")
 CAMERA_UP = Gauge("maskwatch_camera_up", "1 while the camera delivers frames", ["camera"])
 VIOLATIONS = Counter("maskwatch_violations_total", "Violations opened", ["camera"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -16,7 +16,6 @@ from alerts.digest import queue_digest
 from alerts.dispatcher import Dispatcher
 from daemon import metrics
 from daemon.config.settings import Settings
-from models.shared_data import REPO_ROOT
 from storage.db import Database
 from storage.queries import outbox_backlog
 from storage.recorder import Recorder
@@ -77,7 +76,7 @@ class Daemon:
     def _observe_delivery(self, alert: Any) -> None:
         started = alert.payload.get("started_at") if isinstance(alert.payload, dict) else None
         if alert.kind == "violation" and started:
-            delay = (datetime.now(timezone.utc) - datetime.fromisoformat(started)).total_seconds()
+            delay = (datetime.now(UTC) - datetime.fromisoformat(started)).total_seconds()
             metrics.ALERT_LATENCY.labels(alert.channel).observe(max(0.0, delay))
 
     def _on_status(self, camera: str, kind: str, detail: str) -> None:
@@ -97,9 +96,12 @@ class Daemon:
 
     def health(self) -> dict[str, Any]:
         alive = all(t.is_alive() for t in self.threads) and not self.stop_event.is_set()
-        return {"ok": alive, "uptime_s": round(time.time() - self.started_at, 1),
-                "cameras": {r.camera.name: ("online" if r.online else "offline") for r in self.readers},
-                "outbox_backlog": outbox_backlog(self.db)}
+        return {
+            "ok": alive,
+            "uptime_s": round(time.time() - self.started_at, 1),
+            "cameras": {r.camera.name: ("online" if r.online else "offline") for r in self.readers},
+            "outbox_backlog": outbox_backlog(self.db),
+        }
 
     def start(self) -> None:
         for cam in self.cameras:
@@ -114,13 +116,21 @@ class Daemon:
             reader = CameraReader(cam, self._on_frame, self._on_status, self.stop_event)
             self.readers.append(reader)
             self._spawn(f"reader-{cam.name}", reader.run)
-        self.scheduler.add_job(purge_older_than, "interval", hours=1, args=[self.db, self.settings.snapshots.retention_days],
-                               id="retention", next_run_time=datetime.now(timezone.utc))
+        self.scheduler.add_job(
+            purge_older_than,
+            "interval",
+            hours=1,
+            args=[self.db, self.settings.snapshots.retention_days],
+            id="retention",
+            next_run_time=datetime.now(UTC),
+        )
         if self.settings.email.enabled and self.settings.email.digest.enabled:
-            self.scheduler.add_job(queue_digest, "cron", hour=self.settings.email.digest.hour, args=[self.db],
-                                   id="digest", timezone=None)
-        self.scheduler.add_job(lambda: metrics.OUTBOX_BACKLOG.set(outbox_backlog(self.db)), "interval", seconds=5,
-                               id="backlog")
+            self.scheduler.add_job(
+                queue_digest, "cron", hour=self.settings.email.digest.hour, args=[self.db], id="digest", timezone=None
+            )
+        self.scheduler.add_job(
+            lambda: metrics.OUTBOX_BACKLOG.set(outbox_backlog(self.db)), "interval", seconds=5, id="backlog"
+        )
         self.scheduler.start()
         if self.settings.metrics.enabled:
             m = self.settings.metrics

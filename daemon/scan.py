@@ -32,10 +32,15 @@ class ScanViolation:
     ended_at: datetime | None = None
 
     def as_json(self) -> dict[str, object]:
-        return {"camera": self.camera, "track_id": self.track_id, "frame_id": self.first_frame_id,
-                "started_at": self.started_at.isoformat(),
-                "ended_at": self.ended_at.isoformat() if self.ended_at else None,
-                "label": self.label, "score": round(self.score, 4)}
+        return {
+            "camera": self.camera,
+            "track_id": self.track_id,
+            "frame_id": self.first_frame_id,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "label": self.label,
+            "score": round(self.score, 4),
+        }
 
 
 @dataclass
@@ -71,8 +76,9 @@ def scan_camera_name(video: Path) -> str:
     return name or "video"
 
 
-def scan_video(video: Path, settings: Settings, forward: ViolationSink | None = None,
-               stage: InferenceStage | None = None) -> list[ScanViolation]:
+def scan_video(
+    video: Path, settings: Settings, forward: ViolationSink | None = None, stage: InferenceStage | None = None
+) -> list[ScanViolation]:
     template = settings.cameras[0] if settings.cameras else None
     fields = template.model_dump() if template else {}
     fields.update(name=scan_camera_name(video), url=str(video), enabled=True, loop=False)

@@ -79,8 +79,13 @@ def detect_paths(paths: list[str], as_json: bool, detector: str, classifier: str
     from workers.inference import InferenceStage
     from workers.messages import Frame
 
-    settings = InferenceSettings(detector=str(_model(detector)), classifier=str(_model(classifier)),
-                                 detect_size=imgsz, motion_gate=False, batch=1)
+    settings = InferenceSettings(
+        detector=str(_model(detector)),
+        classifier=str(_model(classifier)),
+        detect_size=imgsz,
+        motion_gate=False,
+        batch=1,
+    )
     # the daemon's stage, with the gate's thresholds relaxed so every box above 0.05 is reported
     camera = CameraSettings(name="detect", url="-", min_face_px=8, min_sharpness=0.0, thresholds={"face": 0.05})
     stage = InferenceStage(settings, [camera])
@@ -89,12 +94,19 @@ def detect_paths(paths: list[str], as_json: bool, detector: str, classifier: str
         try:
             for name, frame in _frames(path):
                 det = stage.process([Frame("detect", 0, 0.0, frame)])[0]
-                faces = [{"box": [round(v, 1) for v in f.box], "score": round(f.score, 4), "label": f.label,
-                          "label_score": round(f.label_score, 4)} for f in det.faces]
+                faces = [
+                    {
+                        "box": [round(v, 1) for v in f.box],
+                        "score": round(f.score, 4),
+                        "label": f.label,
+                        "label_score": round(f.label_score, 4),
+                    }
+                    for f in det.faces
+                ]
                 if as_json:
                     print(json.dumps({"image": name, "faces": faces}))
                 else:
-                    print(f"{name}: {sum(1 for f in faces if f['score'] >= 0.45)} face(s)")
+                    print(f"{name}: {sum(1 for f in det.faces if f.score >= 0.45)} face(s)")
         except OSError as exc:
             print(f"maskwatch detect: {exc}", file=sys.stderr)
             failures += 1

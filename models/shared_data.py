@@ -19,9 +19,7 @@ def shared_dir() -> Path:
     env = os.environ.get("MASKWATCH_SHARED")
     path = Path(env) if env else REPO_ROOT.parent / "shared"
     if not path.is_dir():
-        raise FileNotFoundError(
-            f"shared data folder not found at {path}; set MASKWATCH_SHARED to its location"
-        )
+        raise FileNotFoundError(f"shared data folder not found at {path}; set MASKWATCH_SHARED to its location")
     return path
 
 
@@ -44,8 +42,7 @@ class Scene:
     boxes: tuple[BoxAnnotation, ...]
 
 
-DET_LABELS = {"with_mask": "with_mask", "without_mask": "without_mask",
-              "mask_weared_incorrect": "incorrect_mask"}
+DET_LABELS = {"with_mask": "with_mask", "without_mask": "without_mask", "mask_weared_incorrect": "incorrect_mask"}
 
 
 def read_voc(xml_path: Path, images_dir: Path) -> Scene:

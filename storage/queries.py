@@ -11,8 +11,13 @@ from storage.db import Database
 from storage.models import Camera, FaceCount, OutboxAlert, Violation
 
 
-def list_violations(db: Database, camera: str | None = None, since: datetime | None = None,
-                    until: datetime | None = None, limit: int = 10000) -> list[Violation]:
+def list_violations(
+    db: Database,
+    camera: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 10000,
+) -> list[Violation]:
     q = select(Violation).order_by(Violation.started_at, Violation.id).limit(limit)
     if camera:
         q = q.where(Violation.camera == camera)
@@ -66,5 +71,6 @@ def cameras(db: Database) -> list[Camera]:
 
 def outbox_backlog(db: Database) -> int:
     with db.session() as session:
-        return int(session.scalar(select(func.count()).select_from(OutboxAlert)
-                                  .where(OutboxAlert.status == "pending")) or 0)
+        return int(
+            session.scalar(select(func.count()).select_from(OutboxAlert).where(OutboxAlert.status == "pending")) or 0
+        )

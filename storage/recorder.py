@@ -3,7 +3,7 @@ transaction (the outbox), camera status changes, and people counted per hour."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,7 @@ from workers.violations import OpenedViolation
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Recorder:
@@ -30,19 +30,43 @@ class Recorder:
         self.mqtt = mqtt
         self.email = email
 
-    def _enqueue(self, session: Session, channel: str, kind: str, payload: dict[str, object],
-                 violation_id: int | None = None, status: str = "pending") -> None:
+    def _enqueue(
+        self,
+        session: Session,
+        channel: str,
+        kind: str,
+        payload: dict[str, object],
+        violation_id: int | None = None,
+        status: str = "pending",
+    ) -> None:
         now = utcnow()
-        session.add(OutboxAlert(violation_id=violation_id, channel=channel, kind=kind, payload=payload,
-                                status=status, attempts=0, next_attempt_at=now, created_at=now))
+        session.add(
+            OutboxAlert(
+                violation_id=violation_id,
+                channel=channel,
+                kind=kind,
+                payload=payload,
+                status=status,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
 
     def opened(self, v: OpenedViolation) -> int | None:
         full, crop = self.snapshots.write(v.camera, v.started_at, v.track_id, v.frame, v.box)
         try:
             with self.db.session.begin() as session:
-                row = Violation(camera=v.camera, track_id=v.track_id, first_frame_id=v.first_frame_id,
-                                started_at=v.started_at, label=v.label, peak_score=v.score,
-                                snapshot_path=full, crop_path=crop)
+                row = Violation(
+                    camera=v.camera,
+                    track_id=v.track_id,
+                    first_frame_id=v.first_frame_id,
+                    started_at=v.started_at,
+                    label=v.label,
+                    peak_score=v.score,
+                    snapshot_path=full,
+                    crop_path=crop,
+                )
                 session.add(row)
                 session.flush()
                 payload = violation_payload(row)
@@ -61,13 +85,16 @@ class Recorder:
             return False
         since = utcnow() - timedelta(seconds=self.email.cooldown_seconds)
         rows = session.scalars(
-            select(OutboxAlert.payload).where(OutboxAlert.channel == "email", OutboxAlert.kind == "violation",
-                                              OutboxAlert.status != "skipped", OutboxAlert.created_at >= since)
+            select(OutboxAlert.payload).where(
+                OutboxAlert.channel == "email",
+                OutboxAlert.kind == "violation",
+                OutboxAlert.status != "skipped",
+                OutboxAlert.created_at >= since,
+            )
         ).all()
         return any(p.get("camera") == camera and p.get("to") == recipient for p in rows)
 
-    def closed(self, violation_id: int, ended_at: datetime, peak_score: float,
-               best: OpenedViolation | None) -> None:
+    def closed(self, violation_id: int, ended_at: datetime, peak_score: float, best: OpenedViolation | None) -> None:
         with self.db.session.begin() as session:
             row = session.get(Violation, violation_id)
             if row is None:
@@ -82,7 +109,8 @@ class Recorder:
         hour = at.replace(minute=0, second=0, microsecond=0)
         with self.db.session.begin() as session:
             updated = session.execute(
-                update(FaceCount).where(FaceCount.camera == camera, FaceCount.hour == hour, FaceCount.label == label)
+                update(FaceCount)
+                .where(FaceCount.camera == camera, FaceCount.hour == hour, FaceCount.label == label)
                 .values(people=FaceCount.people + 1)
             )
             if updated.rowcount == 0:  # type: ignore[attr-defined]
@@ -100,5 +128,9 @@ class Recorder:
             cam.status, cam.status_since = kind, now
             session.add(CameraEvent(camera=camera, kind=kind, at=now, detail=detail))
             if self.mqtt.enabled:
-                self._enqueue(session, "mqtt", "status",
-                              {"camera": camera, "status": kind, "detail": detail, "at": now.isoformat()})
+                self._enqueue(
+                    session,
+                    "mqtt",
+                    "status",
+                    {"camera": camera, "status": kind, "detail": detail, "at": now.isoformat()},
+                )

@@ -16,8 +16,9 @@ def purge_older_than(db: Database, days: float, now: datetime | None = None) -> 
     """Delete rows older than ``days`` and their snapshot files; returns violations removed."""
     cutoff = (now or utcnow()) - timedelta(days=days)
     with db.session.begin() as session:
-        old = session.execute(select(Violation.id, Violation.snapshot_path, Violation.crop_path)
-                              .where(Violation.started_at < cutoff)).all()
+        old = session.execute(
+            select(Violation.id, Violation.snapshot_path, Violation.crop_path).where(Violation.started_at < cutoff)
+        ).all()
         ids = [row.id for row in old]
         if ids:
             session.execute(delete(OutboxAlert).where(OutboxAlert.violation_id.in_(ids)))

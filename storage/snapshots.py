@@ -21,8 +21,14 @@ class SnapshotStore:
         stem = f"{started_at.strftime('%H%M%S')}-{started_at.microsecond // 1000:03d}-t{track_id}"
         return day / f"{stem}.jpg", day / f"{stem}-face.jpg"
 
-    def write(self, camera: str, started_at: datetime, track_id: int, frame: np.ndarray,
-              box: tuple[float, float, float, float]) -> tuple[str, str]:
+    def write(
+        self,
+        camera: str,
+        started_at: datetime,
+        track_id: int,
+        frame: np.ndarray,
+        box: tuple[float, float, float, float],
+    ) -> tuple[str, str]:
         full, crop = self.paths(camera, started_at, track_id)
         full.parent.mkdir(parents=True, exist_ok=True)
         drawn = frame.copy()

@@ -21,15 +21,25 @@ from tests.servers.smtp import SmtpServer
 SHARED = shared_dir()
 VIDEOS = SHARED / "videos"
 NO_MASK_CLIPS = ["Gituatu_face-mask-detection_nomask.mp4", "yash42828_test_no_mask.mp4"]
-MASK_CLIPS = ["Gituatu_face-mask-detection_mask.mp4", "Deshraj4884_Mask_Detection_System_mask.mp4",
-              "916241958_opencv_mask_detection_mask.mp4"]
+MASK_CLIPS = [
+    "Gituatu_face-mask-detection_mask.mp4",
+    "Deshraj4884_Mask_Detection_System_mask.mp4",
+    "916241958_opencv_mask_detection_mask.mp4",
+]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300, check: bool = False
-            ) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300, check: bool = False
+) -> subprocess.CompletedProcess[str]:
     """``maskwatch ARGS`` as a user runs it, from the repository root."""
-    proc = subprocess.run([sys.executable, "-m", "daemon.cli", *args], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    proc = subprocess.run(
+        [sys.executable, "-m", "daemon.cli", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"maskwatch {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return proc
@@ -37,9 +47,14 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
 
 def start_daemon(config: Path, workdir: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     log = open(workdir / "daemon.log", "w")  # noqa: SIM115 - lives as long as the process
-    return subprocess.Popen([sys.executable, "-m", "daemon.cli", "run", "--config", str(config)], cwd=workdir,
-                            stdout=log, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "daemon.cli", "run", "--config", str(config)],
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})},
+    )
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
@@ -88,7 +103,7 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def rtsp(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str, str]], Server]:
+def rtsp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[dict[str, str]], Server]]:
     started: list[Server] = []
 
     def start(mounts: dict[str, str]) -> Server:
@@ -96,7 +111,7 @@ def rtsp(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str, str]],
         started.append(server)
         return server
 
-    yield start  # type: ignore[misc]
+    yield start
     for s in started:
         s.stop()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +25,9 @@ from workers.violations import OpenedViolation
 
 def _violation(track: int, frame: int = 1) -> OpenedViolation:
     image = np.full((240, 320, 3), 80, dtype=np.uint8)
-    return OpenedViolation("gate", track, frame, datetime.now(timezone.utc), "without_mask", 0.93, image,
-                           (100.0, 60.0, 160.0, 130.0))
+    return OpenedViolation(
+        "gate", track, frame, datetime.now(UTC), "without_mask", 0.93, image, (100.0, 60.0, 160.0, 130.0)
+    )
 
 
 def _setup(tmp_path: Path, broker_port: int, smtp_port: int, db_url: str | None = None):
@@ -72,8 +73,9 @@ def test_broker_outage_delays_but_loses_nothing(tmp_path: Path, broker, smtp) ->
         dispatcher.dispatch_due()
         time.sleep(0.3)
     with db.session() as s:
-        pending = s.scalars(select(OutboxAlert).where(OutboxAlert.channel == "mqtt",
-                                                      OutboxAlert.status == "pending")).all()
+        pending = s.scalars(
+            select(OutboxAlert).where(OutboxAlert.channel == "mqtt", OutboxAlert.status == "pending")
+        ).all()
         assert len(pending) == 3 and any(p.attempts >= 1 and p.last_error for p in pending)
     broker.start()
     watcher = MqttWatcher(broker.port)
@@ -111,8 +113,9 @@ def test_smtp_refusing_is_retried_later(tmp_path: Path, broker, smtp) -> None:
 
 
 def test_email_cooldown_skips_repeats(tmp_path: Path, smtp) -> None:
-    email = EmailSettings(enabled=True, port=smtp.port, security="none", recipients=["a@x", "b@x"],
-                          cooldown_seconds=600)
+    email = EmailSettings(
+        enabled=True, port=smtp.port, security="none", recipients=["a@x", "b@x"], cooldown_seconds=600
+    )
     db = Database(f"sqlite:///{tmp_path}/mw.db")
     recorder = Recorder(db, SnapshotStore(tmp_path / "snaps"), MqttSettings(), email)
     recorder.opened(_violation(1, 1))
@@ -120,14 +123,18 @@ def test_email_cooldown_skips_repeats(tmp_path: Path, smtp) -> None:
     with db.session() as s:
         rows = s.scalars(select(OutboxAlert).order_by(OutboxAlert.id)).all()
     assert [(r.payload["to"], r.status) for r in rows] == [
-        ("a@x", "pending"), ("b@x", "pending"), ("a@x", "skipped"), ("b@x", "skipped")]
+        ("a@x", "pending"),
+        ("b@x", "pending"),
+        ("a@x", "skipped"),
+        ("b@x", "skipped"),
+    ]
 
 
 def test_daily_digest_is_mailed(tmp_path: Path, smtp) -> None:
     email = EmailSettings(enabled=True, port=smtp.port, security="none", recipients=["boss@x"])
     db = Database(f"sqlite:///{tmp_path}/mw.db")
     recorder = Recorder(db, SnapshotStore(tmp_path / "snaps"), MqttSettings(), email)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for label in ("with_mask", "with_mask", "with_mask", "without_mask"):
         recorder.person_seen("gate", now, label)
     recorder.opened(_violation(9))

@@ -8,8 +8,9 @@ from tests.conftest import REPO_ROOT, run_cli
 
 
 def test_example_config_is_valid() -> None:
-    res = run_cli("config", "check", str(REPO_ROOT / "config" / "maskwatch.example.yaml"),
-                  env={"ENTRANCE_PASSWORD": "s3cret"})
+    res = run_cli(
+        "config", "check", str(REPO_ROOT / "config" / "maskwatch.example.yaml"), env={"ENTRANCE_PASSWORD": "s3cret"}
+    )
     assert res.returncode == 0, res.stderr
     assert "OK (1 camera(s))" in res.stdout
 

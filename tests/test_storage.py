@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +54,7 @@ def test_migrations_create_the_schema(db_url: str) -> None:
 
 def test_violations_command_filters_and_formats(db_url: str, tmp_path: Path) -> None:
     db = Database(db_url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     a = _record(db, tmp_path, "gate", 1, now - timedelta(hours=3))
     b = _record(db, tmp_path, "gate", 2, now - timedelta(minutes=30))
     c = _record(db, tmp_path, "lobby", 3, now - timedelta(minutes=10))
@@ -74,19 +74,21 @@ def test_violations_command_filters_and_formats(db_url: str, tmp_path: Path) -> 
 def test_stats_and_cameras_commands(db_url: str, tmp_path: Path) -> None:
     db = Database(db_url)
     rec = Recorder(db, SnapshotStore(tmp_path / "snaps"), MqttSettings(), EmailSettings())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for label in ("with_mask", "with_mask", "with_mask", "without_mask"):
         rec.person_seen("gate", now, label)
     rec.camera_status("gate", "offline", "cannot open rtsp://u:***@10.0.0.1/s", "rtsp://u:***@10.0.0.1/s")
     stats = json.loads(run_cli("stats", "--db", db_url, "--format", "json", check=True).stdout)
     assert stats[0]["camera"] == "gate" and stats[0]["with_mask"] == 3 and stats[0]["mask_rate"] == "75.0%"
     cams = json.loads(run_cli("cameras", "--db", db_url, "--format", "json", check=True).stdout)
-    assert cams == [{"camera": "gate", "status": "offline", "since": cams[0]["since"], "source": "rtsp://u:***@10.0.0.1/s"}]
+    assert cams == [
+        {"camera": "gate", "status": "offline", "since": cams[0]["since"], "source": "rtsp://u:***@10.0.0.1/s"}
+    ]
 
 
 def test_retention_removes_rows_and_files_together(db_url: str, tmp_path: Path) -> None:
     db = Database(db_url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old = _record(db, tmp_path, "gate", 1, now - timedelta(days=40))
     new = _record(db, tmp_path, "gate", 2, now - timedelta(days=1))
     with db.session() as s:

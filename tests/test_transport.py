@@ -27,8 +27,12 @@ def transport(request: pytest.FixtureRequest) -> Iterator[Transport]:
         t = open_transport(TransportSettings(type="memory", max_frames=4), CAMERAS)
     else:
         server: Server = request.getfixturevalue("redis")
-        t = open_transport(TransportSettings(type="redis", redis_url=f"redis://127.0.0.1:{server.port}/0",
-                                             max_frames=4, claim_idle_ms=300), CAMERAS)
+        t = open_transport(
+            TransportSettings(
+                type="redis", redis_url=f"redis://127.0.0.1:{server.port}/0", max_frames=4, claim_idle_ms=300
+            ),
+            CAMERAS,
+        )
     yield t
     t.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,12 +33,20 @@ class FaceDetector:
         """Faces per image (BGR) as ``(x1, y1, x2, y2), score`` in that image's pixels."""
         if not images:
             return []
-        results = self.model.predict(images, imgsz=self.imgsz, conf=min_score, iou=0.5, device=self.device,
-                                     half=self.half, verbose=False, max_det=300)
-        out = []
+        results = self.model.predict(
+            images,
+            imgsz=self.imgsz,
+            conf=min_score,
+            iou=0.5,
+            device=self.device,
+            half=self.half,
+            verbose=False,
+            max_det=300,
+        )
+        out: list[list[tuple[Box, float]]] = []
         for res in results:
-            boxes = res.boxes
+            boxes: Any = getattr(res, "boxes", None)
             xyxy = boxes.xyxy.cpu().numpy() if boxes is not None else np.zeros((0, 4))
             conf = boxes.conf.cpu().numpy() if boxes is not None else np.zeros((0,))
-            out.append([(tuple(float(v) for v in b), float(s)) for b, s in zip(xyxy, conf)])  # type: ignore[misc]
+            out.append([((float(b[0]), float(b[1]), float(b[2]), float(b[3])), float(s)) for b, s in zip(xyxy, conf)])
         return out

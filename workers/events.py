@@ -21,11 +21,14 @@ log = logging.getLogger("maskwatch.events")
 
 
 class EventStage:
-    def __init__(self, settings: Settings, sink: ViolationSink, cameras: list[str] | None = None,
-                 reorder_seconds: float = 1.0):
+    def __init__(
+        self, settings: Settings, sink: ViolationSink, cameras: list[str] | None = None, reorder_seconds: float = 1.0
+    ):
         names = cameras or [c.name for c in settings.cameras if c.enabled]
-        self.cameras = {n: CameraViolations(settings.camera(n), settings.violations, sink,
-                                            settings.schedule.active_hours) for n in names}
+        self.cameras = {
+            n: CameraViolations(settings.camera(n), settings.violations, sink, settings.schedule.active_hours)
+            for n in names
+        }
         self.reorder_seconds = reorder_seconds
         self._held: dict[str, list[tuple[int, float, Detections]]] = {n: [] for n in names}
         self.latest_capture: dict[str, float] = {}

@@ -31,14 +31,21 @@ def resolve_model_path(path: str) -> str:
 
 
 class InferenceStage:
-    def __init__(self, settings: InferenceSettings, cameras: list[CameraSettings],
-                 detector: FaceDetector | None = None, classifier: MaskClassifier | None = None):
+    def __init__(
+        self,
+        settings: InferenceSettings,
+        cameras: list[CameraSettings],
+        detector: FaceDetector | None = None,
+        classifier: MaskClassifier | None = None,
+    ):
         self.settings = settings
         self.cameras = {c.name: c for c in cameras}
-        self.detector = detector or FaceDetector(resolve_model_path(settings.detector), settings.detect_size,
-                                                 settings.device, settings.threads)
-        self.classifier = classifier or MaskClassifier(resolve_model_path(settings.classifier), settings.threads,
-                                                       self.detector.device)
+        self.detector = detector or FaceDetector(
+            resolve_model_path(settings.detector), settings.detect_size, settings.device, settings.threads
+        )
+        self.classifier = classifier or MaskClassifier(
+            resolve_model_path(settings.classifier), settings.threads, self.detector.device
+        )
         self._last: dict[str, tuple[np.ndarray, float, tuple[Face, ...]]] = {}
         self.frames_processed = 0
         self.frames_skipped_static = 0
@@ -56,9 +63,12 @@ class InferenceStage:
             thumb = self._thumb(f.image)
             thumbs[i] = thumb
             prev = self._last.get(f.camera)
-            if (self.settings.motion_gate and prev is not None
-                    and f.captured_at - prev[1] < MOTION_REFRESH_S
-                    and float(cv2.absdiff(thumb, prev[0]).mean()) < MOTION_THRESHOLD):
+            if (
+                self.settings.motion_gate
+                and prev is not None
+                and f.captured_at - prev[1] < MOTION_REFRESH_S
+                and float(cv2.absdiff(thumb, prev[0]).mean()) < MOTION_THRESHOLD
+            ):
                 reused[i] = prev[2]
                 self.frames_skipped_static += 1
             else:
@@ -89,22 +99,27 @@ class InferenceStage:
                     owners.append((i, len(kept) - 1))
             per_frame[i] = kept
         for (i, j), (label, p) in zip(owners, self.classifier.classify(crops)):
-            f = per_frame[i][j]
-            per_frame[i][j] = Face(f.box, f.score, label, p)
+            face = per_frame[i][j]
+            per_frame[i][j] = Face(face.box, face.score, label, p)
         out = []
         for i, frame in enumerate(frames):
-            faces = tuple(per_frame[i]) if i in per_frame else reused[i]
+            judged = tuple(per_frame[i]) if i in per_frame else reused[i]
             if i in per_frame:
-                self._last[frame.camera] = (thumbs[i], frame.captured_at, faces)
-            out.append(Detections(frame.camera, frame.frame_id, frame.captured_at, faces, frame.image))
+                self._last[frame.camera] = (thumbs[i], frame.captured_at, judged)
+            out.append(Detections(frame.camera, frame.frame_id, frame.captured_at, judged, frame.image))
         self.frames_processed += len(frames)
         if self.latency_observer is not None and frames:
             self.latency_observer(time.perf_counter() - started)
         return out
 
 
-def run_inference(stage: InferenceStage, transport: Transport, stop: threading.Event, consumer: str,
-                  on_error: Callable[[Exception], None] | None = None) -> None:
+def run_inference(
+    stage: InferenceStage,
+    transport: Transport,
+    stop: threading.Event,
+    consumer: str,
+    on_error: Callable[[Exception], None] | None = None,
+) -> None:
     """Read batches across cameras, publish detections, then acknowledge the frames."""
     while not stop.is_set():
         try:

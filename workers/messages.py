@@ -57,8 +57,13 @@ def decode_jpeg(data: bytes) -> np.ndarray:
 
 
 def pack_frame(frame: Frame) -> dict[bytes, bytes]:
-    header = {"camera": frame.camera, "frame_id": frame.frame_id, "captured_at": frame.captured_at,
-              "width": frame.size[0], "height": frame.size[1]}
+    header = {
+        "camera": frame.camera,
+        "frame_id": frame.frame_id,
+        "captured_at": frame.captured_at,
+        "width": frame.size[0],
+        "height": frame.size[1],
+    }
     return {b"h": msgpack.packb(header), b"jpeg": encode_jpeg(frame.image)}
 
 
@@ -69,7 +74,9 @@ def unpack_frame(fields: dict[bytes, bytes]) -> Frame:
 
 def pack_detections(det: Detections) -> dict[bytes, bytes]:
     body = {
-        "camera": det.camera, "frame_id": det.frame_id, "captured_at": det.captured_at,
+        "camera": det.camera,
+        "frame_id": det.frame_id,
+        "captured_at": det.captured_at,
         "faces": [[list(f.box), f.score, f.label, f.label_score] for f in det.faces],
     }
     fields = {b"d": msgpack.packb(body)}

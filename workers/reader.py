@@ -52,9 +52,16 @@ class CameraReader:
     video's own clock (``scan``); live sources are always stamped with wall time.
     """
 
-    def __init__(self, camera: CameraSettings, on_frame: FrameSink, on_status: StatusSink,
-                 stop: threading.Event, realtime: bool = True, stall_seconds: float = 10.0,
-                 backoff: Backoff | None = None):
+    def __init__(
+        self,
+        camera: CameraSettings,
+        on_frame: FrameSink,
+        on_status: StatusSink,
+        stop: threading.Event,
+        realtime: bool = True,
+        stall_seconds: float = 10.0,
+        backoff: Backoff | None = None,
+    ):
         self.camera = camera
         self.on_frame = on_frame
         self.on_status = on_status
@@ -142,8 +149,9 @@ class CameraReader:
             self.backoff.reset()
             self.frame_id += 1
             self.frames_read += 1
-            self.on_frame(Frame(self.camera.name, self.frame_id, captured_at,
-                                resize_to_width(image, self.camera.detect_width)))
+            self.on_frame(
+                Frame(self.camera.name, self.frame_id, captured_at, resize_to_width(image, self.camera.detect_width))
+            )
 
     def _watchdog(self) -> None:
         """A stalled server can make a read block ~30 s and then return a stale frame."""

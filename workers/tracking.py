@@ -41,8 +41,12 @@ class FaceTracker:
         from ultralytics.trackers.byte_tracker import BYTETracker
 
         args = SimpleNamespace(
-            track_high_thresh=max(min_score, 0.1), track_low_thresh=0.1, new_track_thresh=max(min_score, 0.1),
-            track_buffer=max(1, round(lost_seconds * fps)), match_thresh=0.8, fuse_score=True,
+            track_high_thresh=max(min_score, 0.1),
+            track_low_thresh=0.1,
+            new_track_thresh=max(min_score, 0.1),
+            track_buffer=max(1, round(lost_seconds * fps)),
+            match_thresh=0.8,
+            fuse_score=True,
         )
         self._tracker = BYTETracker(args)
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import datetime, time as dtime, timezone
+from datetime import UTC, datetime
+from datetime import time as dtime
 from typing import Protocol
 
 import numpy as np
@@ -36,8 +37,9 @@ class ViolationSink(Protocol):
     def opened(self, v: OpenedViolation) -> int | None:
         """Persist and alert; returns the violation id (None if it already existed)."""
 
-    def closed(self, violation_id: int, ended_at: datetime, peak_score: float,
-               best: OpenedViolation | None) -> None: ...
+    def closed(
+        self, violation_id: int, ended_at: datetime, peak_score: float, best: OpenedViolation | None
+    ) -> None: ...
 
     def person_seen(self, camera: str, at: datetime, label: str) -> None: ...
 
@@ -55,7 +57,7 @@ class _Track:
 
 
 def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 def within_hours(active_hours: str | None, ts: float) -> bool:
@@ -69,8 +71,9 @@ def within_hours(active_hours: str | None, ts: float) -> bool:
 
 
 class CameraViolations:
-    def __init__(self, camera: CameraSettings, policy: ViolationPolicy, sink: ViolationSink,
-                 active_hours: str | None = None):
+    def __init__(
+        self, camera: CameraSettings, policy: ViolationPolicy, sink: ViolationSink, active_hours: str | None = None
+    ):
         self.camera = camera
         self.policy = policy
         self.sink = sink
@@ -103,17 +106,28 @@ class CameraViolations:
             width = face.box[2] - face.box[0]
             quality = face.label_score * width
             if det.image is not None and (track.best is None or quality > track.best[0]):
-                track.best = (quality, OpenedViolation(
-                    det.camera, track_id, det.frame_id, _utc(now), face.label, face.label_score,
-                    det.image, face.box))
+                track.best = (
+                    quality,
+                    OpenedViolation(
+                        det.camera, track_id, det.frame_id, _utc(now), face.label, face.label_score, det.image, face.box
+                    ),
+                )
                 track.improved = True
             track.peak = max(track.peak, face.label_score)
         if track.violation_id is None and track.best is not None and self._should_open(track):
             first_hit = next(t for t, h, _ in track.samples if h)
             best = track.best[1]
             labels = Counter(lbl for _, h, lbl in track.samples if h)
-            opened = OpenedViolation(det.camera, track_id, det.frame_id, _utc(first_hit),
-                                     labels.most_common(1)[0][0], track.peak, best.frame, best.box)
+            opened = OpenedViolation(
+                det.camera,
+                track_id,
+                det.frame_id,
+                _utc(first_hit),
+                labels.most_common(1)[0][0],
+                track.peak,
+                best.frame,
+                best.box,
+            )
             vid = self.sink.opened(opened)
             track.violation_id = vid if vid is not None else -1
             track.improved = False
@@ -131,8 +145,7 @@ class CameraViolations:
             if everything or now - track.last_seen > self.policy.track_lost_seconds:
                 del self.tracks[track_id]
                 if track.labels:
-                    self.sink.person_seen(self.camera.name, _utc(track.first_seen),
-                                          track.labels.most_common(1)[0][0])
+                    self.sink.person_seen(self.camera.name, _utc(track.first_seen), track.labels.most_common(1)[0][0])
                 if track.violation_id is not None and track.violation_id >= 0:
                     best = track.best[1] if track.best is not None and track.improved else None
                     self.sink.closed(track.violation_id, _utc(track.last_seen), track.peak, best)

@@ -10,11 +10,20 @@ from daemon.config.base import Section
 
 
 class ViolationPolicy(Section):
-    labels: list[Literal["without_mask", "incorrect_mask"]] = Field(["without_mask"], title="Violation labels", description="Labels that count as a violation.")
-    min_hits: int = Field(3, ge=1, title="K", description="A track opens a violation when at least K of its last N sampled frames carry a violation label...")
+    labels: list[Literal["without_mask", "incorrect_mask"]] = Field(
+        ["without_mask"], title="Violation labels", description="Labels that count as a violation."
+    )
+    min_hits: int = Field(
+        3,
+        ge=1,
+        title="K",
+        description="A track opens a violation when at least K of its last N sampled frames carry a violation label...",
+    )
     window: int = Field(5, ge=1, title="N", description="...out of the last N sampled frames of the track...")
     min_seconds: float = Field(0.6, ge=0, title="T", description="...spanning at least T seconds.")
-    track_lost_seconds: float = Field(2.0, gt=0, title="Track timeout", description="A track unseen this long has ended; its violation closes.")
+    track_lost_seconds: float = Field(
+        2.0, gt=0, title="Track timeout", description="A track unseen this long has ended; its violation closes."
+    )
 
     @model_validator(mode="after")
     def _k_le_n(self) -> ViolationPolicy:
@@ -31,28 +40,43 @@ class MqttSettings(Section):
     password: str | None = Field(None, title="Password", description="Password; use ${ENV}, never a literal.")
     tls: bool = Field(False, title="TLS", description="Connect with TLS.")
     ca_file: str | None = Field(None, title="CA file", description="CA bundle for TLS; the system's if unset.")
-    topic_prefix: str = Field("maskwatch", title="Topic prefix", description="Topics are <prefix>/<camera>/violation, <prefix>/<camera>/status, <prefix>/availability.")
+    topic_prefix: str = Field(
+        "maskwatch",
+        title="Topic prefix",
+        description="Topics are <prefix>/<camera>/violation, <prefix>/<camera>/status, <prefix>/availability.",
+    )
     client_id: str = Field("maskwatch", title="Client id", description="MQTT client id; unique per daemon.")
     keepalive: int = Field(30, ge=5, title="Keepalive", description="Seconds between keepalive pings.")
 
 
 class DigestSettings(Section):
     enabled: bool = Field(False, title="Daily digest", description="Send a compliance digest each day.")
-    hour: int = Field(7, ge=0, le=23, title="Hour", description="Local hour at which the digest of the previous 24 h is sent.")
+    hour: int = Field(
+        7, ge=0, le=23, title="Hour", description="Local hour at which the digest of the previous 24 h is sent."
+    )
 
 
 class EmailSettings(Section):
     enabled: bool = Field(False, title="Enabled", description="Send one email per violation.")
     host: str = Field("127.0.0.1", title="SMTP host", description="SMTP server.")
     port: int = Field(587, ge=1, le=65535, title="SMTP port", description="587 for STARTTLS, 465 for SSL, 25 plain.")
-    security: Literal["starttls", "ssl", "none"] = Field("starttls", title="Security", description="starttls, ssl, or none (loopback relays only).")
+    security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", title="Security", description="starttls, ssl, or none (loopback relays only)."
+    )
     username: str | None = Field(None, title="Username", description="SMTP login; use ${ENV}.")
     password: str | None = Field(None, title="Password", description="SMTP password; use ${ENV}.")
     sender: str = Field("maskwatch@localhost", title="From", description="Sender address.")
     recipients: list[str] = Field(default_factory=list, title="To", description="Recipient addresses.")
-    cooldown_seconds: float = Field(0, ge=0, title="Cooldown", description="Minimum seconds between two violation emails to one recipient for one camera; later ones are skipped (they still reach MQTT and the database).")
+    cooldown_seconds: float = Field(
+        0,
+        ge=0,
+        title="Cooldown",
+        description="Minimum seconds between two violation emails to one recipient for one camera; later ones are skipped (they still reach MQTT and the database).",
+    )
     timeout_seconds: float = Field(10, gt=0, title="Timeout", description="SMTP connection timeout.")
-    digest: DigestSettings = Field(default_factory=DigestSettings, title="Digest", description="Daily compliance digest.")
+    digest: DigestSettings = Field(
+        default_factory=DigestSettings, title="Digest", description="Daily compliance digest."
+    )
 
     @model_validator(mode="after")
     def _recipients_when_enabled(self) -> EmailSettings:
@@ -62,6 +86,15 @@ class EmailSettings(Section):
 
 
 class DeliverySettings(Section):
-    retry_initial_seconds: float = Field(2.0, gt=0, title="First retry", description="Delay before the first retry of a failed alert.")
-    retry_max_seconds: float = Field(300.0, gt=0, title="Longest retry", description="Backoff cap between retries; alerts are retried until delivered.")
-    poll_seconds: float = Field(0.5, gt=0, title="Outbox poll", description="How often the dispatcher looks for pending alerts.")
+    retry_initial_seconds: float = Field(
+        2.0, gt=0, title="First retry", description="Delay before the first retry of a failed alert."
+    )
+    retry_max_seconds: float = Field(
+        300.0,
+        gt=0,
+        title="Longest retry",
+        description="Backoff cap between retries; alerts are retried until delivered.",
+    )
+    poll_seconds: float = Field(
+        0.5, gt=0, title="Outbox poll", description="How often the dispatcher looks for pending alerts."
+    )

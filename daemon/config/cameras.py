@@ -12,20 +12,63 @@ CAMERA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 class Thresholds(Section):
-    face: float = Field(0.45, ge=0.05, le=1.0, title="Face score", description="Detector score a box needs to count as a face.")
-    label: float = Field(0.5, ge=0.0, le=1.0, title="Label score", description="Classifier probability a label needs to count towards a violation.")
+    face: float = Field(
+        0.45, ge=0.05, le=1.0, title="Face score", description="Detector score a box needs to count as a face."
+    )
+    label: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        title="Label score",
+        description="Classifier probability a label needs to count towards a violation.",
+    )
 
 
 class CameraSettings(Section):
-    name: str = Field(title="Name", description="Unique camera name; letters, digits, '-' and '_' (used in MQTT topics and file names).")
-    url: str = Field(title="Source", description="rtsp://, http(s):// MJPEG, a video file path, or a device index such as '0'. Use ${ENV} for passwords.")
+    name: str = Field(
+        title="Name",
+        description="Unique camera name; letters, digits, '-' and '_' (used in MQTT topics and file names).",
+    )
+    url: str = Field(
+        title="Source",
+        description="rtsp://, http(s):// MJPEG, a video file path, or a device index such as '0'. Use ${ENV} for passwords.",
+    )
     enabled: bool = Field(True, title="Enabled", description="A disabled camera is not opened.")
-    detect_fps: float = Field(5.0, gt=0, le=60, title="Detect fps", description="Frames per second sampled for detection; the rest are grabbed and skipped.")
-    detect_width: int = Field(640, ge=160, le=3840, title="Detect size", description="Frames wider than this are downscaled to this width before they travel to inference.")
-    roi: tuple[float, float, float, float] | None = Field(None, title="Region of interest", description="Normalised [x1, y1, x2, y2] of the frame; faces whose centre lies outside are ignored.")
-    min_face_px: int = Field(20, ge=8, le=512, title="Minimum face size", description="Faces narrower than this (pixels, at detect size) are not classified.")
-    min_sharpness: float = Field(15.0, ge=0, title="Minimum sharpness", description="Variance of the Laplacian below which a face crop is too blurred to classify.")
-    thresholds: Thresholds = Field(default_factory=Thresholds, title="Thresholds", description="Score thresholds for this camera.")
+    detect_fps: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        title="Detect fps",
+        description="Frames per second sampled for detection; the rest are grabbed and skipped.",
+    )
+    detect_width: int = Field(
+        640,
+        ge=160,
+        le=3840,
+        title="Detect size",
+        description="Frames wider than this are downscaled to this width before they travel to inference.",
+    )
+    roi: tuple[float, float, float, float] | None = Field(
+        None,
+        title="Region of interest",
+        description="Normalised [x1, y1, x2, y2] of the frame; faces whose centre lies outside are ignored.",
+    )
+    min_face_px: int = Field(
+        20,
+        ge=8,
+        le=512,
+        title="Minimum face size",
+        description="Faces narrower than this (pixels, at detect size) are not classified.",
+    )
+    min_sharpness: float = Field(
+        15.0,
+        ge=0,
+        title="Minimum sharpness",
+        description="Variance of the Laplacian below which a face crop is too blurred to classify.",
+    )
+    thresholds: Thresholds = Field(
+        default_factory=Thresholds, title="Thresholds", description="Score thresholds for this camera."
+    )
     loop: bool = Field(False, title="Loop file", description="Restart a video file at its end (demos and benchmarks).")
 
     @field_validator("name")

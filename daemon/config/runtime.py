@@ -13,20 +13,52 @@ HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
 
 
 class TransportSettings(Section):
-    type: Literal["memory", "redis"] = Field("memory", title="Transport", description="memory: one host, in-process queues; redis: roles on many hosts through Redis Streams.")
-    redis_url: str = Field("redis://127.0.0.1:6379/0", title="Redis URL", description="redis:// or rediss:// (TLS); put the password in ${ENV}.")
-    max_frames: int = Field(8, ge=1, title="Frames kept", description="Frames kept per camera; the oldest are dropped (and counted) when inference falls behind.")
-    claim_idle_ms: int = Field(5000, ge=100, title="Reclaim after", description="Frames pending this long on a dead worker are reclaimed by another.")
+    type: Literal["memory", "redis"] = Field(
+        "memory",
+        title="Transport",
+        description="memory: one host, in-process queues; redis: roles on many hosts through Redis Streams.",
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        title="Redis URL",
+        description="redis:// or rediss:// (TLS); put the password in ${ENV}.",
+    )
+    max_frames: int = Field(
+        8,
+        ge=1,
+        title="Frames kept",
+        description="Frames kept per camera; the oldest are dropped (and counted) when inference falls behind.",
+    )
+    claim_idle_ms: int = Field(
+        5000,
+        ge=100,
+        title="Reclaim after",
+        description="Frames pending this long on a dead worker are reclaimed by another.",
+    )
 
 
 class InferenceSettings(Section):
-    detector: str = Field("models/face_detector.onnx", title="Face detector", description="YOLO weights (.pt, .onnx or TensorRT .engine), relative to the repository.")
-    classifier: str = Field("models/mask_classifier.onnx", title="Mask classifier", description="ONNX mask classifier, relative to the repository.")
+    detector: str = Field(
+        "models/face_detector.onnx",
+        title="Face detector",
+        description="YOLO weights (.pt, .onnx or TensorRT .engine), relative to the repository.",
+    )
+    classifier: str = Field(
+        "models/mask_classifier.onnx",
+        title="Mask classifier",
+        description="ONNX mask classifier, relative to the repository.",
+    )
     device: str = Field("auto", title="Device", description="auto (CUDA when present), cpu, or cuda:N.")
-    detect_size: int = Field(416, ge=160, le=1280, title="Detector input", description="Detector input size in pixels (multiple of 32).")
+    detect_size: int = Field(
+        416, ge=160, le=1280, title="Detector input", description="Detector input size in pixels (multiple of 32)."
+    )
     batch: int = Field(4, ge=1, le=64, title="Batch", description="Frames per detector call, across cameras.")
     threads: int = Field(0, ge=0, title="Threads", description="CPU threads per model; 0 picks from the core count.")
-    motion_gate: bool = Field(True, title="Motion gate", description="Skip the detector on frames that have not changed since the last detection.")
+    motion_gate: bool = Field(
+        True,
+        title="Motion gate",
+        description="Skip the detector on frames that have not changed since the last detection.",
+    )
 
     @field_validator("detect_size")
     @classmethod
@@ -37,17 +69,30 @@ class InferenceSettings(Section):
 
 
 class DatabaseSettings(Section):
-    url: str = Field("sqlite:///var/maskwatch.db", title="Database URL", description="SQLAlchemy URL: sqlite:///path (embedded, WAL) or postgresql+psycopg://user:${PGPASSWORD}@host/db.")
+    url: str = Field(
+        "sqlite:///var/maskwatch.db",
+        title="Database URL",
+        description="SQLAlchemy URL: sqlite:///path (embedded, WAL) or postgresql+psycopg://user:${PGPASSWORD}@host/db.",
+    )
 
 
 class SnapshotSettings(Section):
     dir: str = Field("var/snapshots", title="Folder", description="Where violation snapshots (JPEG) are written.")
-    retention_days: float = Field(30, gt=0, title="Retention", description="Violations, events and their snapshot files older than this are deleted together.")
+    retention_days: float = Field(
+        30,
+        gt=0,
+        title="Retention",
+        description="Violations, events and their snapshot files older than this are deleted together.",
+    )
     jpeg_quality: int = Field(90, ge=30, le=100, title="JPEG quality", description="Snapshot JPEG quality.")
 
 
 class ScheduleSettings(Section):
-    active_hours: str | None = Field(None, title="Active hours", description="'HH:MM-HH:MM' local time during which violations are raised; unset means always.")
+    active_hours: str | None = Field(
+        None,
+        title="Active hours",
+        description="'HH:MM-HH:MM' local time during which violations are raised; unset means always.",
+    )
 
     @field_validator("active_hours")
     @classmethod
@@ -59,10 +104,14 @@ class ScheduleSettings(Section):
 
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", title="Level", description="Log level.")
-    format: Literal["text", "json"] = Field("text", title="Format", description="text for people, json for log shippers.")
+    format: Literal["text", "json"] = Field(
+        "text", title="Format", description="text for people, json for log shippers."
+    )
 
 
 class MetricsSettings(Section):
     enabled: bool = Field(True, title="Enabled", description="Serve /metrics and /healthz.")
-    host: str = Field("127.0.0.1", title="Host", description="Bind address; keep it on loopback unless a scraper needs more.")
+    host: str = Field(
+        "127.0.0.1", title="Host", description="Bind address; keep it on loopback unless a scraper needs more."
+    )
     port: int = Field(9108, ge=0, le=65535, title="Port", description="HTTP port (0 picks a free one).")

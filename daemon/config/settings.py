@@ -20,17 +20,37 @@ from daemon.config.runtime import (
 
 class Settings(Section):
     cameras: list[CameraSettings] = Field(title="Cameras", description="The camera sources to watch.")
-    transport: TransportSettings = Field(default_factory=TransportSettings, title="Transport", description="How frames and detections travel between roles.")
-    inference: InferenceSettings = Field(default_factory=InferenceSettings, title="Inference", description="Face detector and mask classifier.")
-    database: DatabaseSettings = Field(default_factory=DatabaseSettings, title="Database", description="Violation history.")
-    snapshots: SnapshotSettings = Field(default_factory=SnapshotSettings, title="Snapshots", description="Snapshot files and retention.")
-    violations: ViolationPolicy = Field(default_factory=ViolationPolicy, title="Violation policy", description="When a tracked face becomes a violation.")
+    transport: TransportSettings = Field(
+        default_factory=TransportSettings,
+        title="Transport",
+        description="How frames and detections travel between roles.",
+    )
+    inference: InferenceSettings = Field(
+        default_factory=InferenceSettings, title="Inference", description="Face detector and mask classifier."
+    )
+    database: DatabaseSettings = Field(
+        default_factory=DatabaseSettings, title="Database", description="Violation history."
+    )
+    snapshots: SnapshotSettings = Field(
+        default_factory=SnapshotSettings, title="Snapshots", description="Snapshot files and retention."
+    )
+    violations: ViolationPolicy = Field(
+        default_factory=ViolationPolicy,
+        title="Violation policy",
+        description="When a tracked face becomes a violation.",
+    )
     mqtt: MqttSettings = Field(default_factory=MqttSettings, title="MQTT", description="MQTT alerts and status.")
     email: EmailSettings = Field(default_factory=EmailSettings, title="Email", description="Email alerts and digest.")
-    delivery: DeliverySettings = Field(default_factory=DeliverySettings, title="Delivery", description="Alert retry policy.")
+    delivery: DeliverySettings = Field(
+        default_factory=DeliverySettings, title="Delivery", description="Alert retry policy."
+    )
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings, title="Schedule", description="Active hours.")
-    logging: LoggingSettings = Field(default_factory=LoggingSettings, title="Logging", description="Log level and format.")
-    metrics: MetricsSettings = Field(default_factory=MetricsSettings, title="Metrics", description="Prometheus metrics and health endpoint.")
+    logging: LoggingSettings = Field(
+        default_factory=LoggingSettings, title="Logging", description="Log level and format."
+    )
+    metrics: MetricsSettings = Field(
+        default_factory=MetricsSettings, title="Metrics", description="Prometheus metrics and health endpoint."
+    )
 
     @model_validator(mode="after")
     def _unique_camera_names(self) -> Settings:

@@ -57,9 +57,7 @@ def write_yolo_dataset(
         _link(image, out_dir / "images" / "train" / name)
         (out_dir / "labels" / "train" / f"{Path(name).stem}.txt").write_text("\n".join(lines) + "\n")
     data_yaml = out_dir / "data.yaml"
-    data_yaml.write_text(
-        f"path: {out_dir}\ntrain: images/train\nval: images/val\nnames:\n  0: face\n"
-    )
+    data_yaml.write_text(f"path: {out_dir}\ntrain: images/train\nval: images/val\nnames:\n  0: face\n")
     return data_yaml
 
 

@@ -13,6 +13,7 @@ import json
 import random
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -78,7 +79,7 @@ def _video_frames(every_s: float = 1.0) -> list[tuple[str, str, int, np.ndarray]
 
 def make_pseudo_labels() -> dict[str, dict[str, int]]:
     yunet, retina = YuNet(), RetinaFace()
-    records = []
+    records: list[dict[str, Any]] = []
     stats: dict[str, Counter[str]] = {}
     for source, path in _photo_sources():
         img = cv2.imread(str(path))
@@ -134,7 +135,11 @@ def pseudo_label_images() -> dict[Path, list[str]]:
             index += 1
         cap.release()
     for r in records:
-        path = (FRAMES_DIR / f"{Path(r['video']).stem}_{r['frame']:05d}.jpg") if "video" in r else shared_dir() / r["image"]
+        path = (
+            (FRAMES_DIR / f"{Path(r['video']).stem}_{r['frame']:05d}.jpg")
+            if "video" in r
+            else shared_dir() / r["image"]
+        )
         img = cv2.imread(str(path))
         if img is None:
             continue
@@ -143,7 +148,9 @@ def pseudo_label_images() -> dict[Path, list[str]]:
         for x1, y1, x2, y2 in r["boxes"]:
             x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
             if x2 > x1 and y2 > y1:
-                lines.append(f"0 {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}")
+                lines.append(
+                    f"0 {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}"
+                )
         out[path] = lines
     return out
 

@@ -22,8 +22,14 @@ class YuNet:
 
     def __init__(self, upscale: float = 1.0, score: float = 0.3, model: str = "face_detection_yunet_2023mar.onnx"):
         self.upscale = upscale
-        self.det = cv2.FaceDetectorYN.create(str(shared_dir() / "weights" / "yunet" / model), "", (320, 320),
-                                             score_threshold=score, nms_threshold=0.3, top_k=5000)
+        self.det = cv2.FaceDetectorYN.create(
+            str(shared_dir() / "weights" / "yunet" / model),
+            "",
+            (320, 320),
+            score_threshold=score,
+            nms_threshold=0.3,
+            top_k=5000,
+        )
         if upscale != 1.0:
             self.name = f"yunet-x{upscale:g}"
 

@@ -58,7 +58,9 @@ def train_face(opts: FaceTrainOptions) -> dict[str, object]:
         batch=opts.batch,
         device=opts.device,
         workers=opts.workers,
-        pretrained=False,
+        # False builds fresh weights (ultralytics drops the loaded model); a path warm-starts from it
+        pretrained=str(SHIPPED_PT) if warm else False,
+        warmup_epochs=1.0 if warm else 3.0,
         amp=opts.device != "cpu",
         plots=False,
         cache="ram",

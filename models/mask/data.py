@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -87,7 +88,7 @@ def load_arrays(dataset: str, part: str, size: int, limit: int | None = None) ->
     if limit is not None:
         samples = _balanced_head(samples, limit)
     xs = np.empty((len(samples), size, size, 3), dtype=np.uint8)
-    frames: dict[Path, np.ndarray] = {}
+    frames: dict[Path, Any] = {}
     for i, s in enumerate(samples):
         if s.box is None:
             crop = cv2.imread(str(s.image))

@@ -125,9 +125,19 @@ def export_onnx(model: Any, out: Path) -> Path:
         saved = Path(tmp) / "saved"
         model.export(str(saved), verbose=False)
         subprocess.run(
-            [sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(saved),
-             "--output", str(out), "--opset", "17"],
-            check=True, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "tf2onnx.convert",
+                "--saved-model",
+                str(saved),
+                "--output",
+                str(out),
+                "--opset",
+                "17",
+            ],
+            check=True,
+            capture_output=True,
         )
     return out
 

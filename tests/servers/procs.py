@@ -42,8 +42,14 @@ class Server:
 
     def start(self, timeout: float = 20.0) -> Server:
         log = open(self.workdir / "server.log", "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-                                     env={**os.environ, **self.env}, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            env={**os.environ, **self.env},
+            start_new_session=True,
+        )
         wait_port(self.port, timeout)
         return self
 
@@ -97,10 +103,22 @@ def postgres_server(workdir: Path) -> tuple[Server, str]:
     data = Path(tempfile.mkdtemp(prefix="mw-pg-"))
     shutil.chown(data, "postgres")
     run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    subprocess.run(run_as + [f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        run_as + [f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True
+    )
     port = free_port()
-    argv = run_as + [f"{bindir}/postgres", "-D", str(data), "-c", "listen_addresses=127.0.0.1", "-p", str(port),
-                     "-c", f"unix_socket_directories={data}", "-c", "fsync=off"]
+    argv = run_as + [
+        f"{bindir}/postgres",
+        "-D",
+        str(data),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-p",
+        str(port),
+        "-c",
+        f"unix_socket_directories={data}",
+        "-c",
+        "fsync=off",
+    ]
     server = Server(argv, port, data)
     return server, f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"

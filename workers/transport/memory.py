@@ -62,6 +62,7 @@ class MemoryTransport(Transport):
 
     def read_detections(self, consumer: str, cameras: list[str] | None, block_s: float) -> list[tuple[str, Detections]]:
         with self._cond:
+
             def pick() -> list[str]:
                 return [c for c, q in self._detections.items() if q and (cameras is None or c in cameras)]
 

@@ -21,10 +21,18 @@ EVENTS_GROUP = "events"
 
 
 class RedisTransport(Transport):
-    def __init__(self, url: str, cameras: list[str], max_frames: int = 8, claim_idle_ms: int = 5000,
-                 prefix: str = "maskwatch", max_detections: int = 1000):
-        self._r = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5,
-                                       health_check_interval=10, retry_on_timeout=True)
+    def __init__(
+        self,
+        url: str,
+        cameras: list[str],
+        max_frames: int = 8,
+        claim_idle_ms: int = 5000,
+        prefix: str = "maskwatch",
+        max_detections: int = 1000,
+    ):
+        self._r: Any = redis.Redis.from_url(
+            url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=10, retry_on_timeout=True
+        )
         self._cameras = list(cameras)
         self._max_frames = max_frames
         self._max_detections = max_detections
@@ -74,8 +82,13 @@ class RedisTransport(Transport):
         out = self._reclaim(consumer, max_count)
         if len(out) < max_count:
             try:
-                resp = self._r.xreadgroup(FRAMES_GROUP, consumer, {k: ">" for k in keys},
-                                          count=max(1, max_count - len(out)), block=max(1, int(block_s * 1000)))
+                resp = self._r.xreadgroup(
+                    FRAMES_GROUP,
+                    consumer,
+                    {k: ">" for k in keys},
+                    count=max(1, max_count - len(out)),
+                    block=max(1, int(block_s * 1000)),
+                )
             except redis.ResponseError as exc:  # NOGROUP after a restart
                 if "NOGROUP" in str(exc):
                     self._reset_groups()
@@ -105,7 +118,8 @@ class RedisTransport(Transport):
             key = self._frames_key(cam)
             try:
                 _next, entries, deleted = self._r.xautoclaim(
-                    key, FRAMES_GROUP, consumer, min_idle_time=self._claim_idle_ms, start_id="0-0", count=max_count)
+                    key, FRAMES_GROUP, consumer, min_idle_time=self._claim_idle_ms, start_id="0-0", count=max_count
+                )
             except redis.ResponseError:
                 continue
             if deleted:  # trimmed before anyone finished them: drop from the pending list
@@ -134,8 +148,9 @@ class RedisTransport(Transport):
         resp = self._r.xreadgroup(EVENTS_GROUP, consumer, streams, count=256)
         if not any(entries for _, entries in resp or []):
             try:
-                resp = self._r.xreadgroup(EVENTS_GROUP, consumer, {k: ">" for k in keys}, count=256,
-                                          block=max(1, int(block_s * 1000)))
+                resp = self._r.xreadgroup(
+                    EVENTS_GROUP, consumer, {k: ">" for k in keys}, count=256, block=max(1, int(block_s * 1000))
+                )
             except redis.ResponseError as exc:
                 if "NOGROUP" in str(exc):
                     self._reset_groups()

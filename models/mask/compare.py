@@ -1,0 +1,150 @@
+"""``maskwatch eval masks``: the comparison table of ``models/MASK_MODEL.md``, in one run.
+
+Thesis CNN, our CNN (both through ONNX Runtime, as shipped) and the thesis's classical
+baselines (KNN, decision tree, SVM on grayscale pixels, scikit-learn, trained like the
+thesis on 85 % of masks-cls), on (a) the masks-cls test split and (b) the real-scene
+crops of the masks-det test split, cut with the daemon's crop policy.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import cv2
+import numpy as np
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, precision_recall_fscore_support
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+
+from models.mask.data import LABELS, load_arrays
+from models.shared_data import REPO_ROOT
+
+REPORT = REPO_ROOT / "models" / "MASK_MODEL.md"
+RESULTS = REPO_ROOT / "models" / "mask" / "comparison.json"
+GRAY_PX = 32
+
+
+def _gray(x: np.ndarray) -> np.ndarray:
+    return (
+        np.stack(
+            [
+                cv2.resize(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), (GRAY_PX, GRAY_PX), interpolation=cv2.INTER_AREA)
+                for img in x
+            ]
+        ).reshape(len(x), -1)
+        / 255.0
+    )
+
+
+def _metrics(truth: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+    present = sorted(set(truth.tolist()))
+    p, r, f, n = precision_recall_fscore_support(truth, pred, labels=present, zero_division=0)
+    out: dict[str, Any] = {
+        "accuracy": float(accuracy_score(truth, pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(truth, pred)),
+        "n": int(len(truth)),
+    }
+    for i, c in enumerate(present):
+        out[LABELS[c]] = {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "n": int(n[i])}
+    binary = truth < 2
+    out["binary_accuracy"] = float(accuracy_score(truth[binary], pred[binary])) if binary.any() else None
+    return out
+
+
+def _onnx_predict(path: str, x: np.ndarray) -> tuple[np.ndarray, float, float]:
+    from workers.classifier import MaskClassifier
+
+    clf = MaskClassifier(REPO_ROOT / path)
+    crops = list(x)  # RGB uint8 at any size: the runtime resizes as the daemon does
+    probs = np.concatenate([clf.probabilities(crops[i : i + 64], bgr=False) for i in range(0, len(crops), 64)])
+    timing = {}
+    for batch in (1, 32):
+        sample = crops[:batch]
+        clf.probabilities(sample, bgr=False)
+        reps = max(3, 96 // batch)
+        started = time.perf_counter()
+        for _ in range(reps):
+            clf.probabilities(sample, bgr=False)
+        timing[batch] = (time.perf_counter() - started) * 1000 / (reps * batch)
+    return probs.argmax(1), timing[1], timing[32]
+
+
+def compare_masks(write_report: bool = True) -> dict[str, Any]:
+    size = 128  # arrays at the larger input; each runtime resizes to its own
+    sets = {
+        "masks-cls test": load_arrays("masks-cls", "test", size),
+        "real-scene crops test": load_arrays("masks-det", "test", size),
+    }
+    train = [load_arrays("masks-cls", p, size) for p in ("train", "val")]
+    xtr, ytr = np.concatenate([t[0] for t in train]), np.concatenate([t[1] for t in train])
+    gtr = _gray(xtr)
+    classical = {
+        "KNN (k=5, gray 32 px)": KNeighborsClassifier(5),
+        "decision tree (gray 32 px)": DecisionTreeClassifier(random_state=0),
+        "SVM (RBF, gray 32 px)": SVC(),
+    }
+    for model in classical.values():
+        model.fit(gtr, ytr)
+    results: dict[str, Any] = {"sets": {}, "speed": {}}
+    for set_name, (x, y) in sets.items():
+        rows: dict[str, Any] = {}
+        for name, path in (("thesis CNN", "models/mask_thesis.onnx"), ("maskwatch CNN", "models/mask_classifier.onnx")):
+            if (REPO_ROOT / path).exists():
+                pred, ms1, ms32 = _onnx_predict(path, x)
+                rows[name] = _metrics(y, pred)
+                results["speed"][name] = {"ms_per_face_batch1": ms1, "ms_per_face_batch32": ms32}
+        g = _gray(x)
+        for name, model in classical.items():
+            rows[name] = _metrics(y, model.predict(g))
+        results["sets"][set_name] = rows
+    for name, model in classical.items():
+        g = _gray(sets["masks-cls test"][0][:32])
+        started = time.perf_counter()
+        for _ in range(3):
+            model.predict(g)
+        results["speed"][name] = {"ms_per_face_batch32": (time.perf_counter() - started) * 1000 / 96}
+    print(json.dumps(results, indent=1))
+    if write_report:
+        RESULTS.write_text(json.dumps(results, indent=1))
+        _write_report(results)
+    return results
+
+
+def _write_report(results: dict[str, Any]) -> None:
+    lines = []
+    for set_name, rows in results["sets"].items():
+        lines += [
+            f"\n### {set_name} ({next(iter(rows.values()))['n']} faces)\n",
+            "| model | accuracy | balanced accuracy | with/without only | "
+            + " | ".join(f"{lbl} P / R / F1" for lbl in LABELS)
+            + " |",
+            "| --- | --- | --- | --- | " + " | ".join("---" for _ in LABELS) + " |",
+        ]
+        for name, m in rows.items():
+            cells = []
+            for lbl in LABELS:
+                c = m.get(lbl)
+                cells.append(f"{c['precision']:.3f} / {c['recall']:.3f} / {c['f1']:.3f}" if c else "-")
+            binary = f"{m['binary_accuracy']:.3f}" if m["binary_accuracy"] is not None else "-"
+            lines.append(
+                f"| {name} | {m['accuracy']:.3f} | {m['balanced_accuracy']:.3f} | {binary} | "
+                + " | ".join(cells)
+                + " |"
+            )
+    lines += [
+        "\n### Speed on this CPU (2 cores), ms per face\n",
+        "| model | batch 1 | batch 32 |",
+        "| --- | --- | --- |",
+    ]
+    for name, s in results["speed"].items():
+        b1 = f"{s['ms_per_face_batch1']:.2f}" if "ms_per_face_batch1" in s else "-"
+        lines.append(f"| {name} | {b1} | {s['ms_per_face_batch32']:.2f} |")
+    text = REPORT.read_text() if REPORT.exists() else ""
+    marker = "<!-- comparison -->"
+    head = text.split(marker)[0] if marker in text else text
+    REPORT.write_text(
+        head.rstrip() + f"\n\n{marker}\n## Comparison (`maskwatch eval masks`, one run)\n" + "\n".join(lines) + "\n"
+    )
