@@ -72,9 +72,11 @@ class Daemon:
         self.health_server: metrics.HealthServer | None = None
         self.started_at = time.time()
         self.event_stage: EventStage | None = None
+        self.inference_stage: InferenceStage | None = None
+        self.frames_dropped = 0
 
     def _observe_delivery(self, alert: Any) -> None:
-        started = alert.payload.get("started_at") if isinstance(alert.payload, dict) else None
+        started = alert.payload.get("decided_at") if isinstance(alert.payload, dict) else None
         if alert.kind == "violation" and started:
             delay = (datetime.now(UTC) - datetime.fromisoformat(started)).total_seconds()
             metrics.ALERT_LATENCY.labels(alert.channel).observe(max(0.0, delay))
@@ -92,6 +94,7 @@ class Daemon:
         metrics.FRAMES_READ.labels(frame.camera).inc()
         dropped = self.transport.publish_frame(frame)
         if dropped:
+            self.frames_dropped += dropped
             metrics.FRAMES_DROPPED.labels(frame.camera).inc(dropped)
 
     def health(self) -> dict[str, Any]:
@@ -108,6 +111,7 @@ class Daemon:
             self.recorder.camera_status(cam.name, "starting", "daemon started", mask_url(cam.url))
         stage = InferenceStage(self.settings.inference, self.cameras)
         stage.latency_observer = metrics.INFERENCE_SECONDS.observe
+        self.inference_stage = stage
         self.event_stage = EventStage(self.settings, self.recorder)
         self._spawn("inference", run_inference, stage, self.transport, self.worker_stop, "inference-0")
         self._spawn("events", run_events, self.event_stage, self.transport, self.worker_stop, "events-0")

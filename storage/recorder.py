@@ -69,7 +69,7 @@ class Recorder:
                 )
                 session.add(row)
                 session.flush()
-                payload = violation_payload(row)
+                payload = violation_payload(row, v.decided_at)
                 if self.mqtt.enabled:
                     self._enqueue(session, "mqtt", "violation", payload, row.id)
                 if self.email.enabled:

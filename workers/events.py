@@ -11,6 +11,7 @@ import heapq
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from daemon.config.settings import Settings
 from workers.messages import Detections
@@ -32,6 +33,7 @@ class EventStage:
         self.reorder_seconds = reorder_seconds
         self._held: dict[str, list[tuple[int, float, Detections]]] = {n: [] for n in names}
         self.latest_capture: dict[str, float] = {}
+        self.on_judged: Callable[[Detections], None] | None = None  # metrics and benchmarks
 
     def push(self, det: Detections) -> None:
         cam = self.cameras.get(det.camera)
@@ -56,6 +58,8 @@ class EventStage:
                 heapq.heappop(heap)
                 cam.update(det)
                 self.latest_capture[name] = det.captured_at
+                if self.on_judged is not None:
+                    self.on_judged(det)
                 n += 1
         return n
 

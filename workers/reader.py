@@ -71,7 +71,7 @@ class CameraReader:
         self.backoff = backoff or Backoff()
         self.frame_id = 0
         self.frames_read = 0
-        self.online = False
+        self.online: bool | None = None  # unknown until the first open succeeds or fails
         self._last_frame = time.monotonic()
         self.finished = False  # a non-looping file reached its end
 

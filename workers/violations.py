@@ -31,6 +31,7 @@ class OpenedViolation:
     score: float
     frame: np.ndarray
     box: tuple[float, float, float, float]
+    decided_at: datetime | None = None  # capture time of the frame that satisfied the policy
 
 
 class ViolationSink(Protocol):
@@ -127,6 +128,7 @@ class CameraViolations:
                 track.peak,
                 best.frame,
                 best.box,
+                _utc(now),
             )
             vid = self.sink.opened(opened)
             track.violation_id = vid if vid is not None else -1

@@ -1,7 +1,7 @@
 """Augmentation that makes clean face photos look like CCTV crops (tf.data, vectorised).
 
 Per image: JPEG re-compression. Per batch: random zoom/shift crops, flips, small
-rotations, down-and-up scaling (a face 12-40 px tall upscaled), Gaussian blur, sensor
+rotations, down-and-up scaling (a face 16-64 px tall upscaled), Gaussian blur, sensor
 noise, brightness/contrast, and a grayscale "IR night" look.
 """
 
@@ -26,16 +26,16 @@ def cctv_dataset(x: Any, y: Any, size: int, batch: int, seed: int = 0) -> Any:
     def batch_aug(img: Any, label: Any) -> tuple[Any, Any]:
         img = tf.cast(img, tf.float32) / 255.0
         n = tf.shape(img)[0]
-        scale = tf.random.uniform((n, 1), 0.78, 1.0)
+        scale = tf.random.uniform((n, 1), 0.82, 1.0)
         off_y = tf.random.uniform((n, 1), 0.0, 1.0) * (1.0 - scale)
         off_x = tf.random.uniform((n, 1), 0.0, 1.0) * (1.0 - scale)
         boxes = tf.concat([off_y, off_x, off_y + scale, off_x + scale], axis=1)
         img = tf.image.crop_and_resize(img, boxes, tf.range(n), (size, size))
         img = tf.image.random_flip_left_right(img)
         img = rotate(img, training=True)
-        low = tf.random.uniform((), 10, size + 1, dtype=tf.int32)
+        low = tf.random.uniform((), 16, size + 1, dtype=tf.int32)
         img = tf.cond(
-            tf.random.uniform(()) < 0.5,
+            tf.random.uniform(()) < 0.35,
             lambda: tf.image.resize(tf.image.resize(img, (low, low), "area"), (size, size), "bilinear"),
             lambda: img,
         )
@@ -45,7 +45,7 @@ def cctv_dataset(x: Any, y: Any, size: int, batch: int, seed: int = 0) -> Any:
         g = g / tf.reduce_sum(g)
         kernel = tf.tile((g[:, None] * g[None, :])[:, :, None, None], [1, 1, 3, 1])
         img = tf.cond(
-            tf.random.uniform(()) < 0.3,
+            tf.random.uniform(()) < 0.25,
             lambda: tf.nn.depthwise_conv2d(img, kernel, [1, 1, 1, 1], "SAME"),
             lambda: img,
         )
@@ -54,7 +54,7 @@ def cctv_dataset(x: Any, y: Any, size: int, batch: int, seed: int = 0) -> Any:
         mean = tf.reduce_mean(img, axis=[1, 2, 3], keepdims=True)
         img = (img - mean) * contrast + mean + bright
         gray = tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(img))
-        use_gray = tf.random.uniform((n, 1, 1, 1)) < 0.2
+        use_gray = tf.random.uniform((n, 1, 1, 1)) < 0.15
         img = tf.where(use_gray, gray, img)
         noise = tf.random.normal(tf.shape(img)) * tf.random.uniform((n, 1, 1, 1), 0.0, 0.05)
         img = tf.clip_by_value(img + noise, 0.0, 1.0)

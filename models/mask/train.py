@@ -30,7 +30,7 @@ ONNX_NAMES = {"maskwatch": "mask_classifier.onnx", "thesis": "mask_thesis.onnx"}
 @dataclass
 class MaskTrainOptions:
     arch: str = "maskwatch"
-    epochs: int | None = None  # default: 21 for thesis (as the thesis did), 24 for ours
+    epochs: int | None = None  # default: 21 for thesis (as the thesis did), 36 for ours
     batch: int = 32
     limit: int | None = None  # per split and data set, for CI's quick run
     out_dir: Path = MODELS_DIR
@@ -68,7 +68,7 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         train = _concat([load_arrays(d, "train", size, opts.limit) for d in DATASETS])
         val = _concat([load_arrays(d, "val", size, opts.limit) for d in DATASETS])
         model = maskwatch_cnn(len(LABELS))
-        epochs = opts.epochs or 24
+        epochs = opts.epochs or 36
         steps = max(1, int(np.ceil(len(train[0]) / opts.batch))) * epochs
         schedule = keras.optimizers.schedules.CosineDecay(2e-3, steps, alpha=0.02)
         model.compile(

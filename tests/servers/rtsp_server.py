@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """A real RTSP server for the tests (GStreamer GstRtspServer; run by Debian's python3).
 
-usage: rtsp_server.py PORT MOUNT=CLIP [MOUNT=CLIP ...]
+usage: rtsp_server.py [--passthrough] PORT MOUNT=CLIP [MOUNT=CLIP ...]
+--passthrough sends an MP4's H.264 as it is (no re-encoding: cheap, for benchmarks).
 Each clip is decoded and re-encoded to H.264 at 15 fps in real time on rtsp://127.0.0.1:PORT/MOUNT;
 every client session starts the clip from its beginning (reconnecting replays it).
 """
@@ -18,11 +19,16 @@ Gst.init(None)
 
 
 class ClipFactory(GstRtspServer.RTSPMediaFactory):
-    def __init__(self, clip):
+    def __init__(self, clip, passthrough=False):
         super().__init__()
         self.clip = clip
+        self.passthrough = passthrough
 
     def do_create_element(self, url):
+        if self.passthrough:
+            return Gst.parse_launch(
+                f'( filesrc location="{self.clip}" ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )'
+            )
         launch = (
             f'( filesrc location="{self.clip}" ! decodebin ! videoconvert ! videorate ! '
             "video/x-raw,framerate=15/1 ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 "
@@ -32,14 +38,17 @@ class ClipFactory(GstRtspServer.RTSPMediaFactory):
 
 
 def main():
-    port = sys.argv[1]
+    args = sys.argv[1:]
+    passthrough = "--passthrough" in args
+    args = [a for a in args if a != "--passthrough"]
+    port = args[0]
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(port)
     mounts = server.get_mount_points()
-    for spec in sys.argv[2:]:
+    for spec in args[1:]:
         mount, clip = spec.split("=", 1)
-        factory = ClipFactory(clip)
+        factory = ClipFactory(clip, passthrough)
         factory.set_shared(False)
         mounts.add_factory(f"/{mount}", factory)
     server.attach(None)

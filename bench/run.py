@@ -1,0 +1,137 @@
+"""``maskwatch bench``: stage timings, the naive loop and maskwatch on the same clip, and
+the camera ladder end to end. Ends with one ``key=value`` line.
+
+--quick: a reduced run (under 3 minutes); --smoke: a seconds-long check that the
+benchmark runs (CI). Full runs write ``bench/results.json`` and ``bench/cameras.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from models.shared_data import REPO_ROOT, shared_dir
+
+NAIVE_CLIP = "Gituatu_face-mask-detection_nomask.mp4"
+OUT = Path(__file__).resolve().parent
+
+
+def naive_throughput(clip: Path, seconds: float) -> dict[str, float]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.naive", str(clip), str(seconds)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
+    result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def maskwatch_throughput(clip: Path) -> dict[str, float]:
+    """The daemon's pipeline on a recorded file as fast as it goes (``scan``), one stream."""
+    import cv2
+
+    from daemon.config.settings import Settings
+    from daemon.scan import scan_video
+    from workers.inference import InferenceStage
+
+    settings = Settings(cameras=[])
+    from daemon.config.cameras import CameraSettings
+
+    stage = InferenceStage(settings.inference, [CameraSettings(name="bench", url=str(clip))])
+    stage.process([])  # models loaded before the clock starts
+    cap = cv2.VideoCapture(str(clip))
+    video_s = cap.get(cv2.CAP_PROP_FRAME_COUNT) / (cap.get(cv2.CAP_PROP_FPS) or 25.0)
+    cap.release()
+    started = time.perf_counter()
+    violations = scan_video(clip, settings, stage=stage)
+    wall = time.perf_counter() - started
+    return {"video_s": video_s, "wall_s": wall, "frames": stage.frames_processed, "violations": len(violations)}
+
+
+def run_bench(quick: bool = False, smoke: bool = False) -> int:
+    from bench.e2e import run_load
+    from bench.stages import sample_frames, stage_timings
+
+    clip = shared_dir() / "videos" / NAIVE_CLIP
+    results: dict[str, Any] = {"machine": _machine()}
+    frames = sample_frames(clip, 8 if smoke else 24)
+    results["stages"] = stage_timings(frames, reps=3 if smoke else 10)
+    print(json.dumps(results["stages"], indent=1), flush=True)
+    naive = naive_throughput(clip, 1.5 if smoke else (4.0 if quick else 8.0))
+    ours = maskwatch_throughput(clip)
+    speedup = (ours["video_s"] / ours["wall_s"]) / (naive["video_s"] / naive["wall_s"])
+    results["naive"], results["maskwatch_single_stream"] = naive, ours
+    print(
+        f"naive: {naive['video_s'] / naive['wall_s']:.2f} video-s per s; "
+        f"maskwatch: {ours['video_s'] / ours['wall_s']:.2f} video-s per s",
+        flush=True,
+    )
+    ladder = [1] if smoke else ([1, 2, 4, 6] if quick else [1, 2, 3, 4, 5, 6, 8])
+    seconds = 4.0 if smoke else (12.0 if quick else 30.0)
+    loads = []
+    for k in ladder:
+        load = run_load(k, seconds)
+        loads.append(load)
+        print(
+            f"K={k}: {load.processed}/{load.sampled} processed ({load.fps_per_camera:.2f} fps/camera), "
+            f"{load.dropped} dropped, latency p50 {load.latency_p50_ms:.0f} ms p95 {load.latency_p95_ms:.0f} ms, "
+            f"alerts {load.alerts} (p95 {load.alert_latency_p95_ms}), CPU {load.cpu_percent:.0f}%, "
+            f"RSS {load.peak_rss_mb:.0f} MB, {'real time' if load.realtime else 'NOT real time'}",
+            flush=True,
+        )
+        if not load.realtime and not smoke:
+            break
+    results["cameras"] = [asdict(x) | {"realtime": x.realtime} for x in loads]
+    realtime = max([x.cameras for x in loads if x.realtime], default=0)
+    alert_p95 = [x.alert_latency_p95_ms for x in loads if x.realtime and x.alert_latency_p95_ms is not None]
+    summary = {
+        "speedup_vs_naive": round(speedup, 2),
+        "realtime_cameras": realtime,
+        "alert_latency_p95_ms": round(max(alert_p95), 0) if alert_p95 else "nan",
+        "latency_p95_ms": round(max((x.latency_p95_ms for x in loads if x.realtime), default=float("nan")), 0),
+        "detect_onnx_416_ms": round(results["stages"]["detect_onnx_416_ms"], 1),
+        "classify_b32_ms_per_face": round(results["stages"]["classify_b32_ms_per_face"], 2),
+    }
+    results["summary"] = summary
+    if not smoke:
+        name = "results-quick.json" if quick else "results.json"
+        (OUT / name).write_text(json.dumps(results, indent=1))
+        _plot(loads, OUT / ("cameras-quick.png" if quick else "cameras.png"))
+    print(" ".join(f"{k}={v}" for k, v in summary.items()))
+    return 0
+
+
+def _machine() -> str:
+    import os
+    import platform
+
+    return f"{platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores, {platform.python_version()}"
+
+
+def _plot(loads: list[Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ks = [x.cameras for x in loads]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(ks, [x.fps_per_camera for x in loads], "o-", label="processed fps per camera")
+    ax.axhline(5.0, color="grey", ls=":", label="detect fps asked")
+    ax.set_xlabel("cameras")
+    ax.set_ylabel("fps per camera")
+    ax2 = ax.twinx()
+    ax2.plot(ks, [x.latency_p95_ms for x in loads], "s--", color="tab:red", label="p95 latency (ms)")
+    ax2.set_ylabel("capture-to-judged p95 latency (ms)")
+    fig.legend(loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)

@@ -1,0 +1,110 @@
+"""The shipped models through the commands users run: classify, detect, train."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from models.mask.data import LABELS, split_samples
+from models.shared_data import REPO_ROOT, shared_dir
+from tests.conftest import run_cli
+
+CLASSIFY_FLOOR = 0.95  # shipped classifier on a fixed sample of held-out test images
+DETECT_RECALL_FLOOR = 0.6  # shipped detector, faces >= 24 px, score >= 0.3, on fixed val scenes
+
+
+def _fixed_sample(dataset: str, per_label: int) -> list[tuple[Path, str]]:
+    out: list[tuple[Path, str]] = []
+    counts: dict[int, int] = {}
+    for s in split_samples(dataset)["test"]:
+        if s.box is None and counts.get(s.label, 0) < per_label:
+            counts[s.label] = counts.get(s.label, 0) + 1
+            out.append((s.image, LABELS[s.label]))
+    return out
+
+
+def test_classify_json_contract_and_accuracy_floor() -> None:
+    sample = _fixed_sample("masks-cls", 40) + _fixed_sample("masks-cls-synthetic", 20)
+    res = run_cli("classify", "--json", *[str(p) for p, _ in sample], check=True)
+    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [line["image"] for line in lines] == [str(p) for p, _ in sample]
+    for line in lines:
+        assert set(line) == {"image", "label", "score"}
+        assert line["label"] in LABELS and 0.0 <= line["score"] <= 1.0
+    truth = {str(p): lbl for p, lbl in sample}
+    accuracy = sum(line["label"] == truth[line["image"]] for line in lines) / len(lines)
+    assert accuracy >= CLASSIFY_FLOOR, f"accuracy {accuracy:.3f} below the floor {CLASSIFY_FLOOR}"
+
+
+def test_classify_walks_folders_and_reports_unreadable(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    src = _fixed_sample("masks-cls", 1)[0][0]
+    (tmp_path / "sub" / "face.jpg").write_bytes(src.read_bytes())
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    res = run_cli("classify", "--json", str(tmp_path))
+    assert res.returncode == 1 and "cannot read" in res.stderr and "broken.jpg" in res.stderr
+    assert [json.loads(line)["image"] for line in res.stdout.splitlines()] == [str(tmp_path / "sub" / "face.jpg")]
+
+
+def test_detect_json_finds_the_faces_of_fixed_scenes() -> None:
+    from models.face.data import scene_split
+
+    scenes = scene_split()["val"][:12]
+    res = run_cli("detect", "--json", *[str(s.image) for s in scenes], check=True)
+    found = {d["image"]: d["faces"] for d in map(json.loads, res.stdout.splitlines())}
+    hit = total = 0
+    for scene in scenes:
+        faces = found[str(scene.image)]
+        for f in faces:
+            x1, y1, x2, y2 = f["box"]
+            assert 0 <= x1 < x2 and 0 <= y1 < y2 and f["score"] >= 0.05
+            assert f["label"] in LABELS and 0 <= f["label_score"] <= 1
+        for b in scene.boxes:
+            if b.x2 - b.x1 < 24:
+                continue
+            total += 1
+            hit += any(f["score"] >= 0.3 and _iou(f["box"], (b.x1, b.y1, b.x2, b.y2)) >= 0.5 for f in faces)
+    assert total > 0 and hit / total >= DETECT_RECALL_FLOOR, f"recall {hit}/{total}"
+
+
+def test_detect_reads_a_video_file() -> None:
+    clip = shared_dir() / "videos" / "Gituatu_face-mask-detection_nomask.mp4"
+    res = run_cli("detect", "--json", str(clip), check=True)
+    frames = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(frames) > 50 and frames[0]["image"] == f"{clip}#0"
+    with_face = sum(any(f["score"] >= 0.3 for f in fr["faces"]) for fr in frames)
+    assert with_face / len(frames) > 0.8
+
+
+def _iou(a: list[float] | tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["thesis", "maskwatch"])
+def test_train_mask_one_epoch(arch: str, tmp_path: Path) -> None:
+    res = run_cli("train", "mask", "--arch", arch, "--epochs", "1", "--limit", "12", "--out", str(tmp_path),
+                  timeout=600, check=True)
+    metrics = json.loads((tmp_path / "mask" / f"{arch}_metrics.json").read_text())
+    assert metrics["epochs"] == 1 and metrics["params"] == (363906 if arch == "thesis" else metrics["params"])
+    assert (tmp_path / ("mask_thesis.onnx" if arch == "thesis" else "mask_classifier.onnx")).stat().st_size > 10_000
+    assert (tmp_path / "mask" / f"{arch}_curves.png").exists() and (tmp_path / "mask" / f"{arch}_confusion.png").exists()
+    if arch == "thesis":
+        assert "363,906" in res.stdout
+
+
+@pytest.mark.slow
+def test_train_face_one_epoch_without_downloads(tmp_path: Path) -> None:
+    before = (REPO_ROOT / "models" / "face_detector.pt").read_bytes()
+    res = run_cli("train", "face", "--epochs", "1", "--limit", "6", "--no-ship", "--name", "ci", "--from-scratch",
+                  env={"YOLO_CONFIG_DIR": str(tmp_path)}, timeout=600, check=True)
+    out = res.stdout + res.stderr
+    assert "Downloading" not in out and "https://" not in out
+    assert (REPO_ROOT / "models" / "face_detector.pt").read_bytes() == before
+    record = json.loads(out[out.index("{\n") :].split("\n}\n")[0] + "\n}")
+    assert record["epochs"] == 1 and record["train_images"] == 6

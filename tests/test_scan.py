@@ -1,0 +1,39 @@
+"""`maskwatch scan` on the shared clips: the daemon's pipeline, one violation per unmasked person."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import MASK_CLIPS, NO_MASK_CLIPS, VIDEOS, run_cli
+
+# (Tomer-Anna's clip is not in either list: the person pulls the mask down and takes it off.)
+MORE_MASK_CLIPS = ["diazoniclabs_yolov5-mask_mask.mp4"]
+
+
+@pytest.mark.parametrize("clip", NO_MASK_CLIPS)
+def test_one_unmasked_person_is_one_violation(clip: str) -> None:
+    res = run_cli("scan", "--json", str(VIDEOS / clip), check=True)
+    found = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(found) == 1, found
+    v = found[0]
+    assert v["label"] == "without_mask" and v["video"] == str(VIDEOS / clip) and v["ended_at"] >= v["started_at"]
+
+
+@pytest.mark.parametrize("clip", MASK_CLIPS + MORE_MASK_CLIPS)
+def test_masked_people_make_no_violation(clip: str) -> None:
+    res = run_cli("scan", "--json", str(VIDEOS / clip), check=True)
+    assert res.stdout.strip() == "", res.stdout
+
+
+def test_scan_records_into_a_database_when_asked(tmp_path) -> None:
+    db = f"sqlite:///{tmp_path}/scan.db"
+    run_cli("scan", "--db", db, str(VIDEOS / NO_MASK_CLIPS[0]), check=True)
+    rows = json.loads(run_cli("violations", "--db", db, "--format", "json", check=True).stdout)
+    assert len(rows) == 1 and rows[0]["label"] == "without_mask"
+
+
+def test_scan_missing_file_is_a_clear_error(tmp_path) -> None:
+    res = run_cli("scan", str(tmp_path / "nope.mp4"))
+    assert res.returncode == 2 and "no such file" in res.stderr
