@@ -177,6 +177,44 @@ def cmd_cameras(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """What /healthz and /metrics say, as a table (the daemon must be running)."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    settings = _load(args.config)
+    base = args.url or f"http://{settings.metrics.host}:{settings.metrics.port}"
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as resp:  # noqa: S310 - loopback URL from config
+            health = json.loads(resp.read())
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as resp:  # noqa: S310
+            text = resp.read().decode()
+    except OSError as exc:
+        print(f"maskwatch status: no daemon answering on {base}: {exc}", file=sys.stderr)
+        return 1
+    print(f"ok: {health.get('ok')}  uptime: {health.get('uptime_s')} s  outbox backlog: {health.get('outbox_backlog')}")
+    per_camera: dict[str, dict[str, Any]] = {}
+    wanted = {
+        "maskwatch_frames_read": "read",
+        "maskwatch_frames_dropped": "dropped",
+        "maskwatch_frames_processed": "processed",
+        "maskwatch_camera_up": "up",
+        "maskwatch_violations": "violations",
+    }
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            name = sample.name.removesuffix("_total")
+            if name in wanted and "camera" in sample.labels:
+                per_camera.setdefault(sample.labels["camera"], {})[wanted[name]] = int(sample.value)
+    rows = [
+        {"camera": cam, "status": health.get("cameras", {}).get(cam, "-"), **vals}
+        for cam, vals in sorted(per_camera.items())
+    ]
+    _emit(rows, "table", ["camera", "status", "up", "read", "processed", "dropped", "violations"])
+    return 0
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     from daemon.config.settings import Settings
     from daemon.scan import scan_video
@@ -321,6 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("cameras", help="camera status")
     with_db(sp)
     sp.set_defaults(func=cmd_cameras)
+
+    sp = sub.add_parser("status", help="health and metrics of the running daemon, as a table")
+    sp.add_argument("--config", default=DEFAULT_CONFIG)
+    sp.add_argument("--url", help="base URL of the metrics endpoint (default from the config)")
+    sp.set_defaults(func=cmd_status)
 
     sp = sub.add_parser("scan", help="run recorded video files through the daemon's pipeline")
     sp.add_argument("videos", nargs="+")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -26,6 +27,28 @@ ALERT_LATENCY = Histogram(
 OUTBOX_BACKLOG = Gauge("maskwatch_outbox_backlog", "Alerts waiting for delivery")
 CAMERA_UP = Gauge("maskwatch_camera_up", "1 while the camera delivers frames", ["camera"])
 VIOLATIONS = Counter("maskwatch_violations_total", "Violations opened", ["camera"])
+
+
+def observe_delivery(alert: Any) -> None:
+    """Frame-capture-to-delivered latency of a violation alert (dispatcher hook)."""
+    decided = alert.payload.get("decided_at") if isinstance(alert.payload, dict) else None
+    if alert.kind == "violation" and decided:
+        delay = (datetime.now(UTC) - datetime.fromisoformat(decided)).total_seconds()
+        ALERT_LATENCY.labels(alert.channel).observe(max(0.0, delay))
+
+
+def observe_frames(frames: Any) -> None:
+    for frame in frames:
+        FRAMES_PROCESSED.labels(frame.camera).inc()
+
+
+def observe_violation(camera: str) -> None:
+    VIOLATIONS.labels(camera).inc()
+
+
+def observe_backlog(backlog: dict[str, int]) -> None:
+    for camera, waiting in backlog.items():
+        STREAM_LAG.labels(camera).set(waiting)
 
 
 class HealthServer:

@@ -115,6 +115,7 @@ def run_infer(settings: Settings) -> int:
     transport = open_transport(settings.transport, [c.name for c in cameras])
     stage = InferenceStage(settings.inference, cameras)
     stage.latency_observer = metrics.INFERENCE_SECONDS.observe
+    stage.frames_observer = metrics.observe_frames
     server = _serve_metrics(
         settings,
         lambda: {"ok": True, "role": "infer", "device": stage.detector.device, "frames": stage.frames_processed},
@@ -134,7 +135,9 @@ def run_events_role(settings: Settings, cameras: list[str] | None, dispatch: boo
     names = [c.name for c in settings.cameras if c.enabled and (not cameras or c.name in cameras)]
     transport = open_transport(settings.transport, names)
     db = Database(settings.database.url)
-    stage = EventStage(settings, build_recorder(settings, db), names)
+    recorder = build_recorder(settings, db)
+    recorder.on_opened = metrics.observe_violation
+    stage = EventStage(settings, recorder, names)
     worker_stop = threading.Event()
     threads = [
         threading.Thread(
@@ -145,6 +148,7 @@ def run_events_role(settings: Settings, cameras: list[str] | None, dispatch: boo
     scheduler = BackgroundScheduler(timezone="UTC")
     if dispatch:
         dispatcher = Dispatcher(db, build_notifiers(settings), settings.delivery)
+        dispatcher.on_delivered = metrics.observe_delivery
         threads.append(threading.Thread(target=dispatcher.run, args=(worker_stop,), daemon=True))
         scheduler.add_job(purge_older_than, "interval", hours=1, args=[db, settings.snapshots.retention_days])
         if settings.email.enabled and settings.email.digest.enabled:

@@ -64,7 +64,8 @@ class Daemon:
         self.transport: Transport = open_transport(settings.transport, [c.name for c in self.cameras])
         self.notifiers = build_notifiers(settings)
         self.dispatcher = Dispatcher(self.db, self.notifiers, settings.delivery)
-        self.dispatcher.on_delivered = self._observe_delivery
+        self.dispatcher.on_delivered = metrics.observe_delivery
+        self.recorder.on_opened = metrics.observe_violation
         self.readers: list[CameraReader] = []
         self.threads: list[threading.Thread] = []
         self.worker_stop = threading.Event()
@@ -74,12 +75,6 @@ class Daemon:
         self.event_stage: EventStage | None = None
         self.inference_stage: InferenceStage | None = None
         self.frames_dropped = 0
-
-    def _observe_delivery(self, alert: Any) -> None:
-        started = alert.payload.get("decided_at") if isinstance(alert.payload, dict) else None
-        if alert.kind == "violation" and started:
-            delay = (datetime.now(UTC) - datetime.fromisoformat(started)).total_seconds()
-            metrics.ALERT_LATENCY.labels(alert.channel).observe(max(0.0, delay))
 
     def _on_status(self, camera: str, kind: str, detail: str) -> None:
         log.info("camera %s %s: %s", camera, kind, detail)
@@ -111,6 +106,7 @@ class Daemon:
             self.recorder.camera_status(cam.name, "starting", "daemon started", mask_url(cam.url))
         stage = InferenceStage(self.settings.inference, self.cameras)
         stage.latency_observer = metrics.INFERENCE_SECONDS.observe
+        stage.frames_observer = metrics.observe_frames
         self.inference_stage = stage
         self.event_stage = EventStage(self.settings, self.recorder)
         self._spawn("inference", run_inference, stage, self.transport, self.worker_stop, "inference-0")
@@ -132,9 +128,7 @@ class Daemon:
             self.scheduler.add_job(
                 queue_digest, "cron", hour=self.settings.email.digest.hour, args=[self.db], id="digest", timezone=None
             )
-        self.scheduler.add_job(
-            lambda: metrics.OUTBOX_BACKLOG.set(outbox_backlog(self.db)), "interval", seconds=5, id="backlog"
-        )
+        self.scheduler.add_job(self._gauges, "interval", seconds=5, id="gauges")
         self.scheduler.start()
         if self.settings.metrics.enabled:
             m = self.settings.metrics
@@ -142,6 +136,10 @@ class Daemon:
             self.health_server.start()
             log.info("metrics on http://%s:%s/metrics", m.host, self.health_server.port)
         log.info("maskwatch running: %d camera(s)", len(self.cameras))
+
+    def _gauges(self) -> None:
+        metrics.OUTBOX_BACKLOG.set(outbox_backlog(self.db))
+        metrics.observe_backlog(self.transport.backlog())
 
     def _spawn(self, name: str, target: Any, *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)

@@ -3,6 +3,7 @@ transaction (the outbox), camera status changes, and people counted per hour."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -29,6 +30,7 @@ class Recorder:
         self.snapshots = snapshots
         self.mqtt = mqtt
         self.email = email
+        self.on_opened: Callable[[str], None] | None = None  # metrics hook: camera name
 
     def _enqueue(
         self,
@@ -76,9 +78,12 @@ class Recorder:
                     for rcpt in self.email.recipients:
                         status = "skipped" if self._cooling_down(session, v.camera, rcpt) else "pending"
                         self._enqueue(session, "email", "violation", {**payload, "to": rcpt}, row.id, status)
-                return row.id
+                vid = row.id
         except IntegrityError:
             return None  # the same frame delivered twice: the violation already exists
+        if self.on_opened is not None:
+            self.on_opened(v.camera)
+        return vid
 
     def _cooling_down(self, session: Session, camera: str, recipient: str) -> bool:
         if self.email.cooldown_seconds <= 0:

@@ -88,12 +88,26 @@ def _iou(a: list[float] | tuple[float, ...], b: tuple[float, ...]) -> float:
 @pytest.mark.slow
 @pytest.mark.parametrize("arch", ["thesis", "maskwatch"])
 def test_train_mask_one_epoch(arch: str, tmp_path: Path) -> None:
-    res = run_cli("train", "mask", "--arch", arch, "--epochs", "1", "--limit", "12", "--out", str(tmp_path),
-                  timeout=600, check=True)
+    res = run_cli(
+        "train",
+        "mask",
+        "--arch",
+        arch,
+        "--epochs",
+        "1",
+        "--limit",
+        "12",
+        "--out",
+        str(tmp_path),
+        timeout=600,
+        check=True,
+    )
     metrics = json.loads((tmp_path / "mask" / f"{arch}_metrics.json").read_text())
     assert metrics["epochs"] == 1 and metrics["params"] == (363906 if arch == "thesis" else metrics["params"])
     assert (tmp_path / ("mask_thesis.onnx" if arch == "thesis" else "mask_classifier.onnx")).stat().st_size > 10_000
-    assert (tmp_path / "mask" / f"{arch}_curves.png").exists() and (tmp_path / "mask" / f"{arch}_confusion.png").exists()
+    assert (tmp_path / "mask" / f"{arch}_curves.png").exists() and (
+        tmp_path / "mask" / f"{arch}_confusion.png"
+    ).exists()
     if arch == "thesis":
         assert "363,906" in res.stdout
 
@@ -101,8 +115,21 @@ def test_train_mask_one_epoch(arch: str, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_train_face_one_epoch_without_downloads(tmp_path: Path) -> None:
     before = (REPO_ROOT / "models" / "face_detector.pt").read_bytes()
-    res = run_cli("train", "face", "--epochs", "1", "--limit", "6", "--no-ship", "--name", "ci", "--from-scratch",
-                  env={"YOLO_CONFIG_DIR": str(tmp_path)}, timeout=600, check=True)
+    res = run_cli(
+        "train",
+        "face",
+        "--epochs",
+        "1",
+        "--limit",
+        "6",
+        "--no-ship",
+        "--name",
+        "ci",
+        "--from-scratch",
+        env={"YOLO_CONFIG_DIR": str(tmp_path)},
+        timeout=600,
+        check=True,
+    )
     out = res.stdout + res.stderr
     assert "Downloading" not in out and "https://" not in out
     assert (REPO_ROOT / "models" / "face_detector.pt").read_bytes() == before

@@ -25,8 +25,14 @@ from tests.servers.procs import Server
 
 def _role(workdir: Path, name: str, *args: str) -> subprocess.Popen[str]:
     log = open(workdir / f"{name}.log", "w")  # noqa: SIM115 - lives as long as the process
-    return subprocess.Popen([sys.executable, "-m", "daemon.cli", *args], cwd=workdir, stdout=log,
-                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    return subprocess.Popen(
+        [sys.executable, "-m", "daemon.cli", *args],
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
 
 
 def _violations(url: str) -> list[tuple[str, str]]:

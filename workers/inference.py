@@ -50,6 +50,7 @@ class InferenceStage:
         self.frames_processed = 0
         self.frames_skipped_static = 0
         self.latency_observer: Callable[[float], None] | None = None
+        self.frames_observer: Callable[[list[Frame]], None] | None = None
 
     def _thumb(self, image: np.ndarray) -> np.ndarray:
         return cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), (64, 36), interpolation=cv2.INTER_AREA)
@@ -108,6 +109,8 @@ class InferenceStage:
                 self._last[frame.camera] = (thumbs[i], frame.captured_at, judged)
             out.append(Detections(frame.camera, frame.frame_id, frame.captured_at, judged, frame.image))
         self.frames_processed += len(frames)
+        if self.frames_observer is not None:
+            self.frames_observer(frames)
         if self.latency_observer is not None and frames:
             self.latency_observer(time.perf_counter() - started)
         return out

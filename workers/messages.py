@@ -64,7 +64,7 @@ def pack_frame(frame: Frame) -> dict[bytes, bytes]:
         "width": frame.size[0],
         "height": frame.size[1],
     }
-    return {b"h": msgpack.packb(header), b"jpeg": encode_jpeg(frame.image)}
+    return {b"h": msgpack.packb(header), b"jpeg": encode_jpeg(frame.image, 92)}
 
 
 def unpack_frame(fields: dict[bytes, bytes]) -> Frame:

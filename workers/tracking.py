@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from models.offline import ultralytics_offline
 from workers.messages import Face
 
 
@@ -38,6 +39,7 @@ class FaceTracker:
     """One per camera. ``fps`` is the sampled rate, so ``lost_seconds`` maps to frames."""
 
     def __init__(self, fps: float, lost_seconds: float, min_score: float):
+        ultralytics_offline()
         from ultralytics.trackers.byte_tracker import BYTETracker
 
         args = SimpleNamespace(

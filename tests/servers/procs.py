@@ -93,7 +93,12 @@ def mosquitto(workdir: Path) -> Server:
 
 def rtsp_server(workdir: Path, mounts: dict[str, str], passthrough: bool = False) -> Server:
     port = free_port()
-    argv = ["/usr/bin/python3", str(HERE / "rtsp_server.py")] + (["--passthrough"] if passthrough else []) + [str(port)] + [f"{m}={c}" for m, c in mounts.items()]
+    argv = (
+        ["/usr/bin/python3", str(HERE / "rtsp_server.py")]
+        + (["--passthrough"] if passthrough else [])
+        + [str(port)]
+        + [f"{m}={c}" for m, c in mounts.items()]
+    )
     return Server(argv, port, workdir)
 
 
