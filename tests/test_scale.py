@@ -8,6 +8,7 @@ for the masked one.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -94,3 +95,25 @@ def test_roles_over_redis_survive_a_killed_worker(workdir: Path, redis: Server, 
     time.sleep(0.5)
     assert len(watcher.on("door/violation")) == 1
     watcher.close()
+
+
+@pytest.mark.faults
+def test_supervisor_restarts_a_crashed_role(workdir: Path, redis: Server) -> None:
+    cfg = workdir / "maskwatch.yaml"
+    cfg.write_text(
+        f"cameras:\n  - name: lobby\n    url: {VIDEOS / MASK_CLIPS[0]}\n    loop: true\n"
+        f"transport:\n  type: redis\n  redis_url: redis://127.0.0.1:{redis.port}/0\n"
+        f"database:\n  url: sqlite:///{workdir}/mw.db\nsnapshots:\n  dir: {workdir}/snaps\nmetrics:\n  enabled: false\n"
+    )
+    run = _role(workdir, "run", "run", "--config", str(cfg))
+    log = workdir / "run.log"
+    try:
+        started = wait_for(lambda: re.search(r"started infer \(pid (\d+)\)", log.read_text()), 60, "the infer child")
+        os.kill(int(started.group(1)), signal.SIGKILL)
+        wait_for(lambda: "restarted infer" in log.read_text(), 30, "the restart")
+        assert run.poll() is None
+    finally:
+        run.send_signal(signal.SIGTERM)
+        code = run.wait(90)
+    assert code == 0, log.read_text()[-2000:]
+    assert "infer exited with -9; restarting in 1 s" in log.read_text()
