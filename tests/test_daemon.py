@@ -81,8 +81,15 @@ def test_unmasked_person_becomes_one_row_one_message_one_email(workdir: Path, rt
         wait_for(lambda: watcher.on("door/violation") and smtp.inbox.messages, 30, "the MQTT message and the email")
         port = re.search(r"metrics on http://127.0.0.1:(\d+)/metrics", (workdir / "daemon.log").read_text())
         assert port, "the daemon logs where its metrics are"
-        status = run_cli("status", "--config", str(cfg), "--url", f"http://127.0.0.1:{port.group(1)}",
-                         env={"CAM_PASSWORD": SECRET}, check=True)
+        status = run_cli(
+            "status",
+            "--config",
+            str(cfg),
+            "--url",
+            f"http://127.0.0.1:{port.group(1)}",
+            env={"CAM_PASSWORD": SECRET},
+            check=True,
+        )
         assert "ok: True" in status.stdout
         door = next(line.split() for line in status.stdout.splitlines() if line.startswith("door"))
         assert int(door[3]) > 0 and int(door[4]) > 0  # frames read and processed

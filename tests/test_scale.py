@@ -13,15 +13,17 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 from sqlalchemy import select, text
 
 from storage.db import Database
 from storage.models import Violation
 from tests.conftest import MASK_CLIPS, NO_MASK_CLIPS, REPO_ROOT, VIDEOS, MqttWatcher, wait_for
-from tests.servers.procs import Server
+from tests.servers.procs import Server, free_port
 
 
 def _role(workdir: Path, name: str, *args: str) -> subprocess.Popen[str]:
@@ -117,3 +119,71 @@ def test_supervisor_restarts_a_crashed_role(workdir: Path, redis: Server) -> Non
         code = run.wait(90)
     assert code == 0, log.read_text()[-2000:]
     assert "infer exited with -9; restarting in 1 s" in log.read_text()
+
+
+@pytest.mark.faults
+def test_redis_restart_mid_run_still_ends_with_the_violation(workdir: Path, redis: Server) -> None:
+    url = f"sqlite:///{workdir}/mw.db"
+    cfg = workdir / "maskwatch.yaml"
+    cfg.write_text(
+        f"cameras:\n  - name: door\n    url: {VIDEOS / NO_MASK_CLIPS[1]}\n"
+        f"transport:\n  type: redis\n  redis_url: redis://127.0.0.1:{redis.port}/0\n"
+        f"database:\n  url: {url}\nsnapshots:\n  dir: {workdir}/snaps\nmetrics:\n  enabled: false\n"
+    )
+    events = _role(workdir, "events", "events", "--config", str(cfg))
+    infer = _role(workdir, "infer", "infer", "--config", str(cfg))
+    time.sleep(8)
+    reader = _role(workdir, "reader", "reader", "--config", str(cfg))
+    try:
+        time.sleep(1.5)
+        redis.restart()  # mid-run: streams and consumer groups are gone
+        assert reader.wait(120) == 0
+        wait_for(lambda: _violations(url), 60, "the violation after the restart")
+        time.sleep(3)
+    finally:
+        for p in (events, infer, reader):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in (events, infer):
+            p.wait(60)
+    assert _violations(url) == [("door", "without_mask")]
+    assert events.returncode == 0 and infer.returncode == 0
+
+
+@pytest.mark.faults
+def test_backpressure_drops_oldest_frames_and_says_so(workdir: Path) -> None:
+    """Cameras sampled faster than inference can go: memory stays bounded, drops are counted."""
+    cfg = workdir / "maskwatch.yaml"
+    cams = "".join(
+        f"  - name: cam{i}\n    url: {VIDEOS / MASK_CLIPS[1]}\n    detect_fps: 25\n    loop: true\n" for i in range(3)
+    )
+    port = free_port()
+    cfg.write_text(
+        f"cameras:\n{cams}transport:\n  max_frames: 2\ninference:\n  motion_gate: false\n  batch: 1\n"
+        f"database:\n  url: sqlite:///{workdir}/mw.db\nsnapshots:\n  dir: {workdir}/snaps\n"
+        f"metrics:\n  port: {port}\n"
+    )
+    run = _role(workdir, "run", "run", "--config", str(cfg))
+    try:
+
+        def dropped() -> float:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
+                    text = resp.read().decode()
+            except OSError:
+                return 0.0
+            return sum(
+                float(line.split()[-1])
+                for line in text.splitlines()
+                if line.startswith("maskwatch_frames_dropped_total{")
+            )
+
+        wait_for(lambda: dropped() > 20, 90, "dropped frames in the metrics")
+        time.sleep(10)  # past the models' warm-up allocations
+        rss_mb = psutil.Process(run.pid).memory_info().rss / 2**20
+        time.sleep(15)
+        grown = psutil.Process(run.pid).memory_info().rss / 2**20 - rss_mb
+        assert grown < 100, f"memory must stay bounded, grew {grown:.0f} MB in 15 s"
+    finally:
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(60) == 0
