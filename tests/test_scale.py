@@ -66,7 +66,7 @@ def test_roles_over_redis_survive_a_killed_worker(workdir: Path, redis: Server, 
     cfg = workdir / "maskwatch.yaml"
     cfg.write_text(
         "cameras:\n"
-        f"  - name: door\n    url: {VIDEOS / NO_MASK_CLIPS[0]}\n"
+        f"  - name: door\n    url: {VIDEOS / NO_MASK_CLIPS[1]}\n"
         f"  - name: lobby\n    url: {VIDEOS / MASK_CLIPS[0]}\n"
         f"transport:\n  type: redis\n  redis_url: redis://127.0.0.1:{redis.port}/0\n  claim_idle_ms: 1500\n"
         "  max_frames: 64\n"
