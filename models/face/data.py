@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from models.shared_data import REPO_ROOT, Scene, detection_scenes
@@ -43,6 +44,8 @@ def write_yolo_dataset(
     ``limit`` keeps only the first N scenes of each split (CI's one-epoch run);
     ``extra_train`` adds pseudo-labelled images with their label lines.
     """
+    for stale in ("images", "labels"):  # a smaller or older layout must not linger
+        shutil.rmtree(out_dir / stale, ignore_errors=True)
     split = scene_split()
     parts = {"train": split["train"], "val": split["val"]}
     for part, scenes in parts.items():
