@@ -1,0 +1,13 @@
+"""The benchmark is not a timed test: CI only checks that its reduced form runs and reports."""
+
+from __future__ import annotations
+
+from tests.conftest import run_cli
+
+
+def test_bench_quick_smoke_prints_its_line() -> None:
+    res = run_cli("bench", "--quick", "--smoke", timeout=600, check=True)
+    last = res.stdout.strip().splitlines()[-1]
+    fields = dict(pair.split("=", 1) for pair in last.split())
+    assert {"speedup_vs_naive", "realtime_cameras", "alert_latency_p95_ms"} <= set(fields)
+    assert float(fields["speedup_vs_naive"]) > 0 and int(fields["realtime_cameras"]) >= 0
