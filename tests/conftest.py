@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from models.shared_data import REPO_ROOT, shared_dir
 from tests.servers.procs import Server, free_port, mosquitto, postgres_server, redis_server, rtsp_server
@@ -100,6 +101,21 @@ def postgres_url() -> Iterator[str]:
     time.sleep(0.5)
     yield url
     server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on the embedded SQLite and on a real PostgreSQL (a clean schema each time)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/mw.db"
+    from storage.db import Database
+
+    url: str = request.getfixturevalue("postgres_url")
+    engine = Database(url, run_migrations=False).engine
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return url
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import Violation
@@ -47,18 +47,6 @@ def _violations(url: str) -> list[tuple[str, str]]:
         return []
     finally:
         db.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/mw.db"
-    url: str = request.getfixturevalue("postgres_url")
-    engine = Database(url, run_migrations=False).engine
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
-    return url
 
 
 @pytest.mark.faults

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import pytest
 from sqlalchemy import inspect, select, text
 
 from daemon.config.alerts import EmailSettings, MqttSettings
@@ -21,19 +20,6 @@ from storage.snapshots import SnapshotStore
 from tests.conftest import run_cli
 from workers.violations import OpenedViolation
 
-BACKENDS = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/mw.db"
-    url: str = request.getfixturevalue("postgres_url")
-    engine = Database(url, run_migrations=False).engine
-    with engine.begin() as conn:  # a clean schema per test
-        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
-    return url
 
 
 def _record(db: Database, tmp_path: Path, camera: str, track: int, at: datetime) -> int | None:
