@@ -21,7 +21,6 @@ from tests.conftest import run_cli
 from workers.violations import OpenedViolation
 
 
-
 def _record(db: Database, tmp_path: Path, camera: str, track: int, at: datetime) -> int | None:
     rec = Recorder(db, SnapshotStore(tmp_path / "snaps"), MqttSettings(enabled=True), EmailSettings())
     image = np.zeros((120, 160, 3), dtype=np.uint8)
