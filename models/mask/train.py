@@ -93,7 +93,7 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         callbacks=[keras.callbacks.ModelCheckpoint(best_path, monitor="val_loss", save_best_only=True)],
         verbose=1 if sys.stdout.isatty() else 2,
     )
-    model = keras.models.load_model(best_path)
+    model = keras.models.load_model(best_path, compile=False)  # shipped without optimizer state
     minutes = (time.time() - started) / 60
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     stem = opts.out_dir / "mask" / opts.arch
