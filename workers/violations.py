@@ -55,6 +55,23 @@ class _Track:
     violation_id: int | None = None
     peak: float = 0.0
     improved: bool = False
+    box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+
+@dataclass
+class _Sighting:
+    """Where and when a violation's person was last seen, for rejoining a lost track."""
+
+    box: tuple[float, float, float, float]
+    last_seen: float
+
+
+def _near(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Centres closer than twice the larger face width: a person who moved a little."""
+    reach = 2.0 * max(a[2] - a[0], b[2] - b[0])
+    dx = (a[0] + a[2]) / 2 - (b[0] + b[2]) / 2
+    dy = (a[1] + a[3]) / 2 - (b[1] + b[3]) / 2
+    return dx * dx + dy * dy < reach * reach
 
 
 def _utc(ts: float) -> datetime:
@@ -83,6 +100,7 @@ class CameraViolations:
         self.tracks: dict[int, _Track] = {}
         self.last_frame_id = 0
         self.violations_opened = 0
+        self.sightings: dict[int, _Sighting] = {}
 
     def update(self, det: Detections) -> None:
         now = det.captured_at
@@ -96,6 +114,9 @@ class CameraViolations:
         if track is None:
             track = self.tracks[track_id] = _Track(now, now, deque(maxlen=self.policy.window))
         track.last_seen = now
+        track.box = face.box
+        if track.violation_id is not None and track.violation_id in self.sightings:
+            self.sightings[track.violation_id] = _Sighting(face.box, now)
         if face.label is None:
             return  # gated (too small or blurred): tracked, not judged
         confident = face.label_score >= self.camera.thresholds.label
@@ -116,6 +137,10 @@ class CameraViolations:
                 track.improved = True
             track.peak = max(track.peak, face.label_score)
         if track.violation_id is None and track.best is not None and self._should_open(track):
+            rejoined = self._rejoin(track, now)
+            if rejoined is not None:
+                track.violation_id = rejoined
+                return
             first_hit = next(t for t, h, _ in track.samples if h)
             best = track.best[1]
             labels = Counter(lbl for _, h, lbl in track.samples if h)
@@ -134,6 +159,21 @@ class CameraViolations:
             track.violation_id = vid if vid is not None else -1
             track.improved = False
             self.violations_opened += 1
+            if vid is not None:
+                self.sightings[vid] = _Sighting(face.box, now)
+
+    def _rejoin(self, track: _Track, now: float) -> int | None:
+        """The violation this track continues, if its person was lost by the tracker a moment ago."""
+        if self.policy.rejoin_seconds <= 0:
+            return None
+        for vid, seen in self.sightings.items():
+            if (
+                seen.last_seen < now
+                and now - seen.last_seen <= self.policy.rejoin_seconds
+                and _near(seen.box, track.box)
+            ):
+                return vid
+        return None
 
     def _should_open(self, track: _Track) -> bool:
         hits = [t for t, h, _ in track.samples if h]
@@ -143,6 +183,11 @@ class CameraViolations:
 
     def expire(self, now: float, everything: bool = False) -> None:
         """End tracks unseen for the policy's timeout (or all of them, at shutdown)."""
+        self.sightings = {
+            vid: s
+            for vid, s in self.sightings.items()
+            if everything is False and now - s.last_seen <= self.policy.rejoin_seconds
+        }
         for track_id, track in list(self.tracks.items()):
             if everything or now - track.last_seen > self.policy.track_lost_seconds:
                 del self.tracks[track_id]

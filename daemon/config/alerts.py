@@ -25,6 +25,15 @@ class ViolationPolicy(Section):
         2.0, gt=0, title="Track timeout", description="A track unseen this long has ended; its violation closes."
     )
 
+    rejoin_seconds: float = Field(
+        10.0,
+        ge=0,
+        title="Rejoin window",
+        description="A new track that qualifies within this many seconds of a violation's last sighting, near where "
+        "it was last seen and not seen beside it, is taken as the same person (the tracker lost them): no second "
+        "violation. 0 turns this off.",
+    )
+
     @model_validator(mode="after")
     def _k_le_n(self) -> ViolationPolicy:
         if self.min_hits > self.window:

@@ -13,7 +13,7 @@ CAMERA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 class Thresholds(Section):
     face: float = Field(
-        0.45, ge=0.05, le=1.0, title="Face score", description="Detector score a box needs to count as a face."
+        0.35, ge=0.05, le=1.0, title="Face score", description="Detector score a box needs to count as a face."
     )
     label: float = Field(
         0.5,
