@@ -85,6 +85,12 @@ class Daemon:
         except Exception as exc:  # noqa: BLE001 - status is best effort, frames go on
             log.warning("camera %s: could not record status: %s", camera, exc)
 
+    def _on_status_quiet(self, camera: str, kind: str, detail: str) -> None:
+        try:
+            self.recorder.camera_status(camera, kind, detail, mask_url(self.settings.camera(camera).url))
+        except Exception as exc:  # noqa: BLE001 - shutting down: best effort
+            log.warning("camera %s: could not record status: %s", camera, exc)
+
     def _on_frame(self, frame: Frame) -> None:
         metrics.FRAMES_READ.labels(frame.camera).inc()
         dropped = self.transport.publish_frame(frame)
@@ -165,6 +171,8 @@ class Daemon:
         self.worker_stop.set()
         for t in self.threads:
             t.join(timeout=10)
+        for cam in self.cameras:
+            self._on_status_quiet(cam.name, "offline", "daemon stopped")
         if self.event_stage is not None:
             self.event_stage.finish()
         self.scheduler.shutdown(wait=False)
