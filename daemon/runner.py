@@ -31,11 +31,6 @@ from workers.transport import Transport, open_transport
 log = logging.getLogger("maskwatch.daemon")
 
 
-def resolve_path(path: str) -> str:
-    """Relative paths in the settings are relative to the working directory."""
-    return path
-
-
 def build_notifiers(settings: Settings) -> list[Notifier]:
     notifiers: list[Notifier] = []
     if settings.mqtt.enabled:

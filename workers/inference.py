@@ -26,8 +26,8 @@ MOTION_REFRESH_S = 2.0  # run the detector at least this often even on a still s
 
 
 def resolve_model_path(path: str) -> str:
-    p = REPO_ROOT / path if not path.startswith("/") else None
-    return str(p) if p is not None else path
+    """Model paths in the settings are relative to the repository (where the weights ship)."""
+    return path if path.startswith("/") else str(REPO_ROOT / path)
 
 
 class InferenceStage:

@@ -99,7 +99,6 @@ class CameraViolations:
         self.tracker = FaceTracker(camera.detect_fps, policy.track_lost_seconds, camera.thresholds.face)
         self.tracks: dict[int, _Track] = {}
         self.last_frame_id = 0
-        self.violations_opened = 0
         self.sightings: dict[int, _Sighting] = {}
 
     def update(self, det: Detections) -> None:
@@ -158,7 +157,6 @@ class CameraViolations:
             vid = self.sink.opened(opened)
             track.violation_id = vid if vid is not None else -1
             track.improved = False
-            self.violations_opened += 1
             if vid is not None:
                 self.sightings[vid] = _Sighting(face.box, now)
 
