@@ -162,3 +162,26 @@ def test_unreachable_camera_is_retried_not_fatal(workdir: Path, broker, smtp) ->
     assert code == 0
     log = (workdir / "daemon.log").read_text()
     assert SECRET not in log and "retrying in" in log
+
+
+@pytest.mark.faults
+def test_broker_down_for_30_s_during_a_violation_loses_nothing(workdir: Path, rtsp, broker, smtp) -> None:
+    server = rtsp({"door": str(VIDEOS / NO_MASK_CLIPS[1])})
+    cfg = _config(workdir, {"door": f"rtsp://127.0.0.1:{server.port}/door"}, broker.port, smtp.port)
+    broker.stop()
+    daemon = start_daemon(cfg, workdir)
+    try:
+        wait_for(lambda: _violations(workdir), 90, "a violation row while the broker is down")
+        time.sleep(30)
+        broker.start()
+        watcher = MqttWatcher(broker.port)
+        wait_for(lambda: watcher.on("door/violation"), 60, "the alert after the broker came back")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(60)
+    assert code == 0
+    time.sleep(1)
+    rows = _violations(workdir)
+    assert sorted(m["id"] for m in watcher.on("door/violation")) == sorted(v.id for v in rows), "each exactly once"
+    assert "MQTT broker" in (workdir / "daemon.log").read_text()  # the failed attempts were logged
+    watcher.close()
