@@ -22,12 +22,14 @@ from tests.conftest import MASK_CLIPS, NO_MASK_CLIPS, VIDEOS, MqttWatcher, run_c
 SECRET = "pa55word-never-logged"
 
 
-def _config(workdir: Path, cameras: dict[str, str], mqtt_port: int, smtp_port: int, **extra: str) -> Path:
+def _config(
+    workdir: Path, cameras: dict[str, str], mqtt_port: int, smtp_port: int, db: str | None = None, **extra: str
+) -> Path:
     cams = "".join(f"  - name: {name}\n    url: {url}\n" for name, url in cameras.items())
     cfg = workdir / "maskwatch.yaml"
     cfg.write_text(
         f"cameras:\n{cams}"
-        f"database:\n  url: sqlite:///{workdir}/mw.db\n"
+        f"database:\n  url: {db or _sqlite(workdir)}\n"
         f"snapshots:\n  dir: {workdir}/snapshots\n"
         f"mqtt:\n  enabled: true\n  port: {mqtt_port}\n  client_id: mw-test-{mqtt_port}\n"
         f"email:\n  enabled: true\n  port: {smtp_port}\n  security: none\n  recipients: [guard@example.com]\n"
@@ -37,8 +39,12 @@ def _config(workdir: Path, cameras: dict[str, str], mqtt_port: int, smtp_port: i
     return cfg
 
 
-def _violations(workdir: Path) -> list[Violation]:
-    db = Database(f"sqlite:///{workdir}/mw.db", run_migrations=False)
+def _sqlite(workdir: Path) -> str:
+    return f"sqlite:///{workdir}/mw.db"
+
+
+def _violations(workdir: Path, url: str | None = None) -> list[Violation]:
+    db = Database(url or _sqlite(workdir), run_migrations=False)
     try:
         with db.session() as s:
             return list(s.scalars(select(Violation)).all())
@@ -63,7 +69,7 @@ def _events(workdir: Path, camera: str) -> list[str]:
 
 
 @pytest.mark.faults
-def test_unmasked_person_becomes_one_row_one_message_one_email(workdir: Path, rtsp, broker, smtp) -> None:
+def test_unmasked_person_becomes_one_row_one_message_one_email(workdir: Path, rtsp, broker, smtp, db_url) -> None:
     server = rtsp({"door": str(VIDEOS / NO_MASK_CLIPS[1]), "lobby": str(VIDEOS / MASK_CLIPS[0])})
     cfg = _config(
         workdir,
@@ -73,11 +79,12 @@ def test_unmasked_person_becomes_one_row_one_message_one_email(workdir: Path, rt
         },
         broker.port,
         smtp.port,
+        db=db_url,
     )
     watcher = MqttWatcher(broker.port)
     daemon = start_daemon(cfg, workdir, env={"CAM_PASSWORD": SECRET})
     try:
-        wait_for(lambda: _violations(workdir), 90, "a violation row")
+        wait_for(lambda: _violations(workdir, db_url), 90, "a violation row")
         wait_for(lambda: watcher.on("door/violation") and smtp.inbox.messages, 30, "the MQTT message and the email")
         port = re.search(r"metrics on http://127.0.0.1:(\d+)/metrics", (workdir / "daemon.log").read_text())
         assert port, "the daemon logs where its metrics are"
@@ -99,7 +106,7 @@ def test_unmasked_person_becomes_one_row_one_message_one_email(workdir: Path, rt
     log = (workdir / "daemon.log").read_text()
     assert code == 0, log[-3000:]
     assert SECRET not in log and "viewer:***@" in log
-    rows = _violations(workdir)
+    rows = _violations(workdir, db_url)
     assert rows and all(v.camera == "door" and v.label == "without_mask" for v in rows), "masked lobby: no violation"
     assert all(Path(v.snapshot_path or "").exists() and Path(v.crop_path or "").exists() for v in rows)
     time.sleep(1)
@@ -107,12 +114,10 @@ def test_unmasked_person_becomes_one_row_one_message_one_email(workdir: Path, rt
     assert len(smtp.inbox.messages) == len(rows)
     for mail in smtp.inbox.messages:
         assert any(p.get_content_type() == "image/jpeg" for p in mail.walk())
-    db = Database(f"sqlite:///{workdir}/mw.db", run_migrations=False)
+    db = Database(db_url, run_migrations=False)
     with db.session() as s:  # SIGTERM flushed the outbox
         assert s.scalars(select(OutboxAlert).where(OutboxAlert.status == "pending")).all() == []
-    listed = json.loads(
-        run_cli("violations", "--db", f"sqlite:///{workdir}/mw.db", "--format", "json", check=True).stdout
-    )
+    listed = json.loads(run_cli("violations", "--db", db_url, "--format", "json", check=True).stdout)
     assert [r["id"] for r in listed] == sorted(v.id for v in rows)
     assert "online" in watcher.on("availability") and "offline" in watcher.on("availability")
     watcher.close()
