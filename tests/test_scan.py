@@ -34,6 +34,13 @@ def test_four_unmasked_people_are_four_violations() -> None:
     assert len(found) == 4 and len({v["track_id"] for v in found}) == 4
 
 
+def test_a_person_the_tracker_loses_is_still_one_violation() -> None:
+    """A street dancer spins out of the tracker's hold; the rejoin rule keeps one violation."""
+    clip = VIDEOS / "Andrewendlesss_MaskDetectionusingYOLO_mask.mp4"
+    found = [json.loads(line) for line in run_cli("scan", "--json", str(clip), check=True).stdout.splitlines()]
+    assert len(found) == 1, found
+
+
 def test_scan_records_into_a_database_when_asked(tmp_path) -> None:
     db = f"sqlite:///{tmp_path}/scan.db"
     run_cli("scan", "--db", db, str(VIDEOS / NO_MASK_CLIPS[0]), check=True)
