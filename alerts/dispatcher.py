@@ -17,6 +17,7 @@ from alerts.base import DeliveryError, Notifier
 from daemon.config.alerts import DeliverySettings
 from storage.db import Database
 from storage.models import OutboxAlert
+from storage.queries import outbox_backlog
 from storage.recorder import utcnow
 
 log = logging.getLogger("maskwatch.alerts")
@@ -88,11 +89,7 @@ class Dispatcher:
             )
 
     def pending(self) -> int:
-        with self.db.session() as session:
-            return int(
-                session.scalar(select(func.count()).select_from(OutboxAlert).where(OutboxAlert.status == "pending"))
-                or 0
-            )
+        return outbox_backlog(self.db)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

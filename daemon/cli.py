@@ -222,7 +222,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     settings = _load(args.config) if args.config else Settings(cameras=[])
     forward = None
     if args.db:
-        from daemon.runner import build_recorder
+        from daemon.wiring import build_recorder
         from storage.db import Database
 
         settings = settings.model_copy(update={"database": settings.database.model_copy(update={"url": args.db})})

@@ -11,24 +11,18 @@ import os
 import signal
 import socket
 import threading
-from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from alerts.digest import queue_digest
 from alerts.dispatcher import Dispatcher
 from daemon import metrics
 from daemon.config.settings import Settings
-from daemon.runner import build_notifiers, build_recorder
 from daemon.systemd import notify
+from daemon.wiring import CameraFeed, build_notifiers, build_recorder, schedule_housekeeping, serve_metrics
 from storage.db import Database
-from storage.queries import outbox_backlog
-from storage.retention import purge_older_than
 from workers.events import EventStage, run_events
 from workers.inference import InferenceStage, run_inference
-from workers.messages import Frame
 from workers.reader import CameraReader
-from workers.sources import mask_url
 from workers.transport import open_transport
 
 log = logging.getLogger("maskwatch.roles")
@@ -45,14 +39,6 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def _serve_metrics(settings: Settings, health: Any) -> metrics.HealthServer | None:
-    if not settings.metrics.enabled:
-        return None
-    server = metrics.HealthServer(settings.metrics.host, settings.metrics.port, health)
-    server.start()
-    return server
-
-
 def _watchdog(stop: threading.Event) -> None:
     """Keep systemd's watchdog fed while the role is alive."""
     while not stop.wait(5):
@@ -66,33 +52,12 @@ def run_reader(settings: Settings, cameras: list[str] | None) -> int:
         log.error("no enabled camera matches %s", cameras)
         return 2
     transport = open_transport(settings.transport, [c.name for c in chosen])
-    db = Database(settings.database.url)
-    recorder = build_recorder(settings, db)
-
-    def on_frame(frame: Frame) -> None:
-        metrics.FRAMES_READ.labels(frame.camera).inc()
-        try:
-            dropped = transport.publish_frame(frame)
-        except Exception as exc:  # noqa: BLE001 - Redis away: the frame is lost, the reader goes on
-            metrics.FRAMES_DROPPED.labels(frame.camera).inc()
-            log.warning("camera %s: frame not queued: %s", frame.camera, exc)
-            return
-        if dropped:
-            metrics.FRAMES_DROPPED.labels(frame.camera).inc(dropped)
-
-    def on_status(camera: str, kind: str, detail: str) -> None:
-        metrics.CAMERA_UP.labels(camera).set(1 if kind == "online" else 0)
-        log.info("camera %s %s: %s", camera, kind, detail)
-        try:
-            recorder.camera_status(camera, kind, detail, mask_url(settings.camera(camera).url))
-        except Exception as exc:  # noqa: BLE001
-            log.warning("camera %s: status not recorded: %s", camera, exc)
-
-    readers = [CameraReader(c, on_frame, on_status, stop) for c in chosen]
+    feed = CameraFeed(settings, transport, build_recorder(settings, Database(settings.database.url)))
+    readers = [CameraReader(c, feed.on_frame, feed.on_status, stop) for c in chosen]
     threads = [threading.Thread(target=r.run, name=f"reader-{r.camera.name}", daemon=True) for r in readers]
     for t in threads:
         t.start()
-    server = _serve_metrics(
+    server = serve_metrics(
         settings, lambda: {"ok": True, "role": "reader", "cameras": {r.camera.name: r.online for r in readers}}
     )
     notify("READY=1")
@@ -116,7 +81,7 @@ def run_infer(settings: Settings) -> int:
     stage = InferenceStage(settings.inference, cameras)
     stage.latency_observer = metrics.INFERENCE_SECONDS.observe
     stage.frames_observer = metrics.observe_frames
-    server = _serve_metrics(
+    server = serve_metrics(
         settings,
         lambda: {"ok": True, "role": "infer", "device": stage.detector.device, "frames": stage.frames_processed},
     )
@@ -135,9 +100,7 @@ def run_events_role(settings: Settings, cameras: list[str] | None, dispatch: boo
     names = [c.name for c in settings.cameras if c.enabled and (not cameras or c.name in cameras)]
     transport = open_transport(settings.transport, names)
     db = Database(settings.database.url)
-    recorder = build_recorder(settings, db)
-    recorder.on_opened = metrics.observe_violation
-    stage = EventStage(settings, recorder, names)
+    stage = EventStage(settings, build_recorder(settings, db), names)
     worker_stop = threading.Event()
     threads = [
         threading.Thread(
@@ -150,14 +113,11 @@ def run_events_role(settings: Settings, cameras: list[str] | None, dispatch: boo
         dispatcher = Dispatcher(db, build_notifiers(settings), settings.delivery)
         dispatcher.on_delivered = metrics.observe_delivery
         threads.append(threading.Thread(target=dispatcher.run, args=(worker_stop,), daemon=True))
-        scheduler.add_job(purge_older_than, "interval", hours=1, args=[db, settings.snapshots.retention_days])
-        if settings.email.enabled and settings.email.digest.enabled:
-            scheduler.add_job(queue_digest, "cron", hour=settings.email.digest.hour, args=[db])
-        scheduler.add_job(lambda: metrics.OUTBOX_BACKLOG.set(outbox_backlog(db)), "interval", seconds=5)
+        schedule_housekeeping(scheduler, settings, db)
         scheduler.start()
     for t in threads:
         t.start()
-    server = _serve_metrics(settings, lambda: {"ok": True, "role": "events", "cameras": names})
+    server = serve_metrics(settings, lambda: {"ok": True, "role": "events", "cameras": names})
     notify("READY=1")
     threading.Thread(target=_watchdog, args=(stop,), daemon=True).start()
     stop.wait()

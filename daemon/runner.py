@@ -6,47 +6,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from alerts.base import Notifier
-from alerts.digest import queue_digest
 from alerts.dispatcher import Dispatcher
 from daemon import metrics
 from daemon.config.settings import Settings
+from daemon.wiring import CameraFeed, build_notifiers, build_recorder, schedule_housekeeping, serve_metrics
 from storage.db import Database
 from storage.queries import outbox_backlog
-from storage.recorder import Recorder
-from storage.retention import purge_older_than
-from storage.snapshots import SnapshotStore
 from workers.events import EventStage, run_events
 from workers.inference import InferenceStage, run_inference
-from workers.messages import Frame
 from workers.reader import CameraReader
 from workers.sources import mask_url
 from workers.transport import Transport, open_transport
 
 log = logging.getLogger("maskwatch.daemon")
-
-
-def build_notifiers(settings: Settings) -> list[Notifier]:
-    notifiers: list[Notifier] = []
-    if settings.mqtt.enabled:
-        from alerts.mqtt import MqttNotifier
-
-        notifiers.append(MqttNotifier(settings.mqtt))
-    if settings.email.enabled:
-        from alerts.email import EmailNotifier
-
-        notifiers.append(EmailNotifier(settings.email))
-    return notifiers
-
-
-def build_recorder(settings: Settings, db: Database) -> Recorder:
-    store = SnapshotStore(settings.snapshots.dir, settings.snapshots.jpeg_quality)
-    return Recorder(db, store, settings.mqtt, settings.email)
 
 
 class Daemon:
@@ -57,10 +33,10 @@ class Daemon:
         self.recorder = build_recorder(settings, self.db)
         self.cameras = [c for c in settings.cameras if c.enabled]
         self.transport: Transport = open_transport(settings.transport, [c.name for c in self.cameras])
+        self.feed = CameraFeed(settings, self.transport, self.recorder)
         self.notifiers = build_notifiers(settings)
         self.dispatcher = Dispatcher(self.db, self.notifiers, settings.delivery)
         self.dispatcher.on_delivered = metrics.observe_delivery
-        self.recorder.on_opened = metrics.observe_violation
         self.readers: list[CameraReader] = []
         self.threads: list[threading.Thread] = []
         self.worker_stop = threading.Event()
@@ -69,29 +45,10 @@ class Daemon:
         self.started_at = time.time()
         self.event_stage: EventStage | None = None
         self.inference_stage: InferenceStage | None = None
-        self.frames_dropped = 0
 
-    def _on_status(self, camera: str, kind: str, detail: str) -> None:
-        log.info("camera %s %s: %s", camera, kind, detail)
-        metrics.CAMERA_UP.labels(camera).set(1 if kind == "online" else 0)
-        try:
-            cam = self.settings.camera(camera)
-            self.recorder.camera_status(camera, kind, detail, mask_url(cam.url))
-        except Exception as exc:  # noqa: BLE001 - status is best effort, frames go on
-            log.warning("camera %s: could not record status: %s", camera, exc)
-
-    def _on_status_quiet(self, camera: str, kind: str, detail: str) -> None:
-        try:
-            self.recorder.camera_status(camera, kind, detail, mask_url(self.settings.camera(camera).url))
-        except Exception as exc:  # noqa: BLE001 - shutting down: best effort
-            log.warning("camera %s: could not record status: %s", camera, exc)
-
-    def _on_frame(self, frame: Frame) -> None:
-        metrics.FRAMES_READ.labels(frame.camera).inc()
-        dropped = self.transport.publish_frame(frame)
-        if dropped:
-            self.frames_dropped += dropped
-            metrics.FRAMES_DROPPED.labels(frame.camera).inc(dropped)
+    @property
+    def frames_dropped(self) -> int:
+        return self.feed.frames_dropped
 
     def health(self) -> dict[str, Any]:
         alive = all(t.is_alive() for t in self.threads) and not self.stop_event.is_set()
@@ -114,33 +71,13 @@ class Daemon:
         self._spawn("events", run_events, self.event_stage, self.transport, self.worker_stop, "events-0")
         self._spawn("outbox", self.dispatcher.run, self.worker_stop)
         for cam in self.cameras:
-            reader = CameraReader(cam, self._on_frame, self._on_status, self.stop_event)
+            reader = CameraReader(cam, self.feed.on_frame, self.feed.on_status, self.stop_event)
             self.readers.append(reader)
             self._spawn(f"reader-{cam.name}", reader.run)
-        self.scheduler.add_job(
-            purge_older_than,
-            "interval",
-            hours=1,
-            args=[self.db, self.settings.snapshots.retention_days],
-            id="retention",
-            next_run_time=datetime.now(UTC),
-        )
-        if self.settings.email.enabled and self.settings.email.digest.enabled:
-            self.scheduler.add_job(
-                queue_digest, "cron", hour=self.settings.email.digest.hour, args=[self.db], id="digest", timezone=None
-            )
-        self.scheduler.add_job(self._gauges, "interval", seconds=5, id="gauges")
+        schedule_housekeeping(self.scheduler, self.settings, self.db, self.transport)
         self.scheduler.start()
-        if self.settings.metrics.enabled:
-            m = self.settings.metrics
-            self.health_server = metrics.HealthServer(m.host, m.port, self.health)
-            self.health_server.start()
-            log.info("metrics on http://%s:%s/metrics", m.host, self.health_server.port)
+        self.health_server = serve_metrics(self.settings, self.health)
         log.info("maskwatch running: %d camera(s)", len(self.cameras))
-
-    def _gauges(self) -> None:
-        metrics.OUTBOX_BACKLOG.set(outbox_backlog(self.db))
-        metrics.observe_backlog(self.transport.backlog())
 
     def _spawn(self, name: str, target: Any, *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
@@ -167,7 +104,7 @@ class Daemon:
         for t in self.threads:
             t.join(timeout=10)
         for cam in self.cameras:
-            self._on_status_quiet(cam.name, "offline", "daemon stopped")
+            self.feed.on_status(cam.name, "offline", "daemon stopped")
         if self.event_stage is not None:
             self.event_stage.finish()
         self.scheduler.shutdown(wait=False)

@@ -58,6 +58,20 @@ def start_daemon(config: Path, workdir: Path, env: dict[str, str] | None = None)
     )
 
 
+def rows_in(url: str, statement: Any) -> list[Any]:
+    """What a statement selects from the daemon's database; nothing while its schema is not there yet."""
+    from storage.db import Database
+
+    db = Database(url, run_migrations=False)
+    try:
+        with db.session() as session:
+            return list(session.scalars(statement).all())
+    except Exception:  # noqa: BLE001 - the daemon may not have migrated yet
+        return []
+    finally:
+        db.close()
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

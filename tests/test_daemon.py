@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import CameraEvent, OutboxAlert, Violation
-from tests.conftest import MASK_CLIPS, NO_MASK_CLIPS, VIDEOS, MqttWatcher, run_cli, start_daemon, wait_for
+from tests.conftest import MASK_CLIPS, NO_MASK_CLIPS, VIDEOS, MqttWatcher, rows_in, run_cli, start_daemon, wait_for
 
 SECRET = "pa55word-never-logged"
 
@@ -44,28 +44,13 @@ def _sqlite(workdir: Path) -> str:
 
 
 def _violations(workdir: Path, url: str | None = None) -> list[Violation]:
-    db = Database(url or _sqlite(workdir), run_migrations=False)
-    try:
-        with db.session() as s:
-            return list(s.scalars(select(Violation)).all())
-    except Exception:  # noqa: BLE001 - the daemon may not have created the schema yet
-        return []
-    finally:
-        db.close()
+    return rows_in(url or _sqlite(workdir), select(Violation))
 
 
 def _events(workdir: Path, camera: str) -> list[str]:
-    db = Database(f"sqlite:///{workdir}/mw.db", run_migrations=False)
-    try:
-        with db.session() as s:
-            return [
-                e.kind
-                for e in s.scalars(select(CameraEvent).where(CameraEvent.camera == camera).order_by(CameraEvent.id))
-            ]
-    except Exception:  # noqa: BLE001
-        return []
-    finally:
-        db.close()
+    return rows_in(
+        _sqlite(workdir), select(CameraEvent.kind).where(CameraEvent.camera == camera).order_by(CameraEvent.id)
+    )
 
 
 @pytest.mark.faults

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from models.face.teachers import iou
 from models.mask.data import LABELS, split_samples
 from models.shared_data import REPO_ROOT, shared_dir
 from tests.conftest import run_cli
@@ -66,7 +67,7 @@ def test_detect_json_finds_the_faces_of_fixed_scenes() -> None:
             if b.x2 - b.x1 < 24:
                 continue
             total += 1
-            hit += any(f["score"] >= 0.3 and _iou(f["box"], (b.x1, b.y1, b.x2, b.y2)) >= 0.5 for f in faces)
+            hit += any(f["score"] >= 0.3 and iou(tuple(f["box"]), (b.x1, b.y1, b.x2, b.y2)) >= 0.5 for f in faces)
     assert total > 0 and hit / total >= DETECT_RECALL_FLOOR, f"recall {hit}/{total}"
 
 
@@ -77,13 +78,6 @@ def test_detect_reads_a_video_file() -> None:
     assert len(frames) > 50 and frames[0]["image"] == f"{clip}#0"
     with_face = sum(any(f["score"] >= 0.3 for f in fr["faces"]) for fr in frames)
     assert with_face / len(frames) > 0.8
-
-
-def _iou(a: list[float] | tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 @pytest.mark.slow

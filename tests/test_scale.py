@@ -20,9 +20,8 @@ import psutil
 import pytest
 from sqlalchemy import select
 
-from storage.db import Database
 from storage.models import Violation
-from tests.conftest import MASK_CLIPS, NO_MASK_CLIPS, REPO_ROOT, VIDEOS, MqttWatcher, wait_for
+from tests.conftest import MASK_CLIPS, NO_MASK_CLIPS, REPO_ROOT, VIDEOS, MqttWatcher, rows_in, wait_for
 from tests.servers.procs import Server, free_port
 
 
@@ -38,15 +37,26 @@ def _role(workdir: Path, name: str, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def _start_pipeline(
+    workdir: Path, cfg: Path, infer_workers: int
+) -> tuple[subprocess.Popen[str], list[subprocess.Popen[str]]]:
+    """An events process and N inference workers, given time to load their models."""
+    events = _role(workdir, "events", "events", "--config", str(cfg))
+    workers = [_role(workdir, f"infer{i}", "infer", "--config", str(cfg)) for i in range(infer_workers)]
+    time.sleep(8)  # models loaded before the cameras start
+    return events, workers
+
+
+def _stop(*procs: subprocess.Popen[str]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        p.wait(60)
+
+
 def _violations(url: str) -> list[tuple[str, str]]:
-    db = Database(url, run_migrations=False)
-    try:
-        with db.session() as s:
-            return [(v.camera, v.label) for v in s.scalars(select(Violation))]
-    except Exception:  # noqa: BLE001 - schema not there yet
-        return []
-    finally:
-        db.close()
+    return [(v.camera, v.label) for v in rows_in(url, select(Violation))]
 
 
 @pytest.mark.faults
@@ -63,9 +73,7 @@ def test_roles_over_redis_survive_a_killed_worker(workdir: Path, redis: Server, 
         "metrics:\n  enabled: false\n"
     )
     watcher = MqttWatcher(broker.port)
-    events = _role(workdir, "events", "events", "--config", str(cfg))
-    workers = [_role(workdir, f"infer{i}", "infer", "--config", str(cfg)) for i in range(2)]
-    time.sleep(8)  # models loaded before the cameras start
+    events, workers = _start_pipeline(workdir, cfg, 2)
     readers = [_role(workdir, f"reader-{c}", "reader", "--config", str(cfg), "--camera", c) for c in ("door", "lobby")]
     try:
         time.sleep(3)
@@ -75,11 +83,7 @@ def test_roles_over_redis_survive_a_killed_worker(workdir: Path, redis: Server, 
         wait_for(lambda: _violations(db_url), 60, "the violation")
         time.sleep(6)  # let the survivor finish what was reclaimed
     finally:
-        for p in [events, *workers, *readers]:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in [events, *workers]:
-            p.wait(60)
+        _stop(events, *workers, *readers)
     assert _violations(db_url) == [("door", "without_mask")]
     assert events.returncode == 0
     time.sleep(0.5)
@@ -118,9 +122,7 @@ def test_redis_restart_mid_run_still_ends_with_the_violation(workdir: Path, redi
         f"transport:\n  type: redis\n  redis_url: redis://127.0.0.1:{redis.port}/0\n"
         f"database:\n  url: {url}\nsnapshots:\n  dir: {workdir}/snaps\nmetrics:\n  enabled: false\n"
     )
-    events = _role(workdir, "events", "events", "--config", str(cfg))
-    infer = _role(workdir, "infer", "infer", "--config", str(cfg))
-    time.sleep(8)
+    events, (infer,) = _start_pipeline(workdir, cfg, 1)
     reader = _role(workdir, "reader", "reader", "--config", str(cfg))
     try:
         time.sleep(1.5)
@@ -129,11 +131,7 @@ def test_redis_restart_mid_run_still_ends_with_the_violation(workdir: Path, redi
         wait_for(lambda: _violations(url), 60, "the violation after the restart")
         time.sleep(3)
     finally:
-        for p in (events, infer, reader):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in (events, infer):
-            p.wait(60)
+        _stop(events, infer, reader)
     assert _violations(url) == [("door", "without_mask")]
     assert events.returncode == 0 and infer.returncode == 0
 

@@ -61,12 +61,14 @@ class InferenceStage:
         reused: dict[int, tuple[Face, ...]] = {}
         thumbs: dict[int, np.ndarray] = {}
         for i, f in enumerate(frames):
+            if not self.settings.motion_gate:
+                todo.append(i)
+                continue
             thumb = self._thumb(f.image)
             thumbs[i] = thumb
             prev = self._last.get(f.camera)
             if (
-                self.settings.motion_gate
-                and prev is not None
+                prev is not None
                 and f.captured_at - prev[1] < MOTION_REFRESH_S
                 and float(cv2.absdiff(thumb, prev[0]).mean()) < MOTION_THRESHOLD
             ):
@@ -105,7 +107,7 @@ class InferenceStage:
         out = []
         for i, frame in enumerate(frames):
             judged = tuple(per_frame[i]) if i in per_frame else reused[i]
-            if i in per_frame:
+            if i in thumbs and i in per_frame:
                 self._last[frame.camera] = (thumbs[i], frame.captured_at, judged)
             out.append(Detections(frame.camera, frame.frame_id, frame.captured_at, judged, frame.image))
         self.frames_processed += len(frames)

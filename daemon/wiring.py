@@ -1,0 +1,107 @@
+"""The pieces every process of the daemon wires the same way, whether the roles run as
+threads of one process (``runner``) or as processes of their own (``roles``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from alerts.base import Notifier
+from alerts.digest import queue_digest
+from daemon import metrics
+from daemon.config.settings import Settings
+from storage.db import Database
+from storage.queries import outbox_backlog
+from storage.recorder import Recorder
+from storage.retention import purge_older_than
+from storage.snapshots import SnapshotStore
+from workers.messages import Frame
+from workers.sources import mask_url
+from workers.transport import Transport
+
+log = logging.getLogger("maskwatch.daemon")
+
+
+def build_notifiers(settings: Settings) -> list[Notifier]:
+    notifiers: list[Notifier] = []
+    if settings.mqtt.enabled:
+        from alerts.mqtt import MqttNotifier
+
+        notifiers.append(MqttNotifier(settings.mqtt))
+    if settings.email.enabled:
+        from alerts.email import EmailNotifier
+
+        notifiers.append(EmailNotifier(settings.email))
+    return notifiers
+
+
+def build_recorder(settings: Settings, db: Database) -> Recorder:
+    store = SnapshotStore(settings.snapshots.dir, settings.snapshots.jpeg_quality)
+    recorder = Recorder(db, store, settings.mqtt, settings.email)
+    recorder.on_opened = metrics.observe_violation
+    return recorder
+
+
+class CameraFeed:
+    """What a reader's frames and status changes turn into: transport, metrics, database."""
+
+    def __init__(self, settings: Settings, transport: Transport, recorder: Recorder):
+        self.settings = settings
+        self.transport = transport
+        self.recorder = recorder
+        self.frames_dropped = 0
+
+    def on_frame(self, frame: Frame) -> None:
+        metrics.FRAMES_READ.labels(frame.camera).inc()
+        try:
+            dropped = self.transport.publish_frame(frame)
+        except Exception as exc:  # noqa: BLE001 - transport away: this frame is lost, the reader goes on
+            dropped = 1
+            log.warning("camera %s: frame not queued: %s", frame.camera, exc)
+        if dropped:
+            self.frames_dropped += dropped
+            metrics.FRAMES_DROPPED.labels(frame.camera).inc(dropped)
+
+    def on_status(self, camera: str, kind: str, detail: str) -> None:
+        log.info("camera %s %s: %s", camera, kind, detail)
+        metrics.CAMERA_UP.labels(camera).set(1 if kind == "online" else 0)
+        try:
+            self.recorder.camera_status(camera, kind, detail, mask_url(self.settings.camera(camera).url))
+        except Exception as exc:  # noqa: BLE001 - status is best effort, frames go on
+            log.warning("camera %s: could not record status: %s", camera, exc)
+
+
+def schedule_housekeeping(
+    scheduler: BackgroundScheduler, settings: Settings, db: Database, transport: Transport | None = None
+) -> None:
+    """Retention (hourly, first run now), the daily digest, and the backlog gauges."""
+    scheduler.add_job(
+        purge_older_than,
+        "interval",
+        hours=1,
+        args=[db, settings.snapshots.retention_days],
+        id="retention",
+        next_run_time=datetime.now(UTC),
+    )
+    if settings.email.enabled and settings.email.digest.enabled:
+        scheduler.add_job(queue_digest, "cron", hour=settings.email.digest.hour, args=[db], id="digest", timezone=None)
+
+    def gauges() -> None:
+        metrics.OUTBOX_BACKLOG.set(outbox_backlog(db))
+        if transport is not None:
+            metrics.observe_backlog(transport.backlog())
+
+    scheduler.add_job(gauges, "interval", seconds=5, id="gauges")
+
+
+def serve_metrics(settings: Settings, health: Callable[[], dict[str, Any]]) -> metrics.HealthServer | None:
+    if not settings.metrics.enabled:
+        return None
+    server = metrics.HealthServer(settings.metrics.host, settings.metrics.port, health)
+    server.start()
+    log.info("metrics on http://%s:%s/metrics", settings.metrics.host, server.port)
+    return server
