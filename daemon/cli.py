@@ -260,14 +260,27 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     if args.what == "mask":
-        from models.mask.train import MaskTrainOptions, train_mask
+        from models.mask.train import MaskTrainOptions, ship_ensemble, train_mask
 
+        out_dir = Path(args.out) if args.out else MaskTrainOptions().out_dir
+        name = args.name if args.name != "stage" else None
+        if args.ensemble:
+            ship_ensemble([Path(m) for m in args.ensemble], out_dir, name or "maskwatch")
+            return 0
         train_mask(
             MaskTrainOptions(
                 arch=args.arch,
                 epochs=args.epochs,
                 limit=args.limit,
-                out_dir=Path(args.out) if args.out else MaskTrainOptions().out_dir,
+                out_dir=out_dir,
+                init=Path(args.init) if args.init else None,
+                size=args.imgsz or MaskTrainOptions().size,
+                lr=args.lr,
+                augment=args.augment,
+                width=args.width,
+                layout=args.layout,
+                seed=args.seed,
+                name=name,
             )
         )
     else:
@@ -395,8 +408,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--limit", type=int, help="only this many images per split (quick check)")
     sp.add_argument("--from-scratch", action="store_true", help="face: ignore the shipped weights")
     sp.add_argument("--no-ship", action="store_true", help="face: do not replace the shipped weights")
-    sp.add_argument("--name", default="stage", help="face: stage name in the log")
+    sp.add_argument("--name", default="stage", help="face: stage name in the log; mask: file stem under models/mask/")
     sp.add_argument("--out", help="mask: output folder (default models/)")
+    sp.add_argument("--init", help="mask: fine-tune these Keras weights (stage 2) instead of starting from scratch")
+    sp.add_argument("--lr", type=float, help="mask: peak learning rate")
+    sp.add_argument("--augment", type=float, help="mask: CCTV augmentation strength (1 = full)")
+    sp.add_argument("--width", type=float, default=1.0, help="mask: channel multiplier of ours")
+    sp.add_argument("--layout", choices=["wide", "compact"], default="wide", help="mask: our network's layout")
+    sp.add_argument("--seed", type=int, default=0, help="mask: random seed (weights, shuffling, augmentation)")
+    sp.add_argument("--ensemble", nargs="+", metavar="KERAS", help="mask: ship the mean of these trained members")
     sp.set_defaults(func=cmd_train)
 
     sp = sub.add_parser("eval", help="evaluate the shipped models")

@@ -1,8 +1,9 @@
 """Augmentation that makes clean face photos look like CCTV crops (tf.data, vectorised).
 
 Per image: JPEG re-compression. Per batch: random zoom/shift crops, flips, small
-rotations, down-and-up scaling (a face 16-64 px tall upscaled), Gaussian blur, sensor
-noise, brightness/contrast, and a grayscale "IR night" look.
+rotations, down-and-up scaling (a face 16 px tall and up, upscaled), Gaussian blur, sensor
+noise, brightness/contrast, colour (saturation, swapped channels: masks come in every
+colour and pattern) and a grayscale "IR night" look.
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 
-def cctv_dataset(x: Any, y: Any, size: int, batch: int, seed: int = 0) -> Any:
+def cctv_dataset(x: Any, y: Any, size: int, batch: int, seed: int = 0, strength: float = 1.0) -> Any:
+    """``strength`` scales how often and how hard each effect hits (1: from scratch)."""
     import tensorflow as tf
 
-    rotate = tf.keras.layers.RandomRotation(0.04, fill_mode="reflect", seed=seed)
+    s = float(strength)
+
+    rotate = tf.keras.layers.RandomRotation(0.04 * s, fill_mode="reflect", seed=seed)
 
     def jpeg(img: Any, label: Any) -> tuple[Any, Any]:
         img = tf.cond(
-            tf.random.uniform(()) < 0.5,
+            tf.random.uniform(()) < 0.5 * s,
             lambda: tf.image.random_jpeg_quality(img, 15, 85),
             lambda: img,
         )
@@ -26,7 +30,7 @@ def cctv_dataset(x: Any, y: Any, size: int, batch: int, seed: int = 0) -> Any:
     def batch_aug(img: Any, label: Any) -> tuple[Any, Any]:
         img = tf.cast(img, tf.float32) / 255.0
         n = tf.shape(img)[0]
-        scale = tf.random.uniform((n, 1), 0.82, 1.0)
+        scale = tf.random.uniform((n, 1), 1.0 - 0.18 * s, 1.0)
         off_y = tf.random.uniform((n, 1), 0.0, 1.0) * (1.0 - scale)
         off_x = tf.random.uniform((n, 1), 0.0, 1.0) * (1.0 - scale)
         boxes = tf.concat([off_y, off_x, off_y + scale, off_x + scale], axis=1)
@@ -35,7 +39,7 @@ def cctv_dataset(x: Any, y: Any, size: int, batch: int, seed: int = 0) -> Any:
         img = rotate(img, training=True)
         low = tf.random.uniform((), 16, size + 1, dtype=tf.int32)
         img = tf.cond(
-            tf.random.uniform(()) < 0.35,
+            tf.random.uniform(()) < 0.35 * s,
             lambda: tf.image.resize(tf.image.resize(img, (low, low), "area"), (size, size), "bilinear"),
             lambda: img,
         )
@@ -45,18 +49,22 @@ def cctv_dataset(x: Any, y: Any, size: int, batch: int, seed: int = 0) -> Any:
         g = g / tf.reduce_sum(g)
         kernel = tf.tile((g[:, None] * g[None, :])[:, :, None, None], [1, 1, 3, 1])
         img = tf.cond(
-            tf.random.uniform(()) < 0.25,
+            tf.random.uniform(()) < 0.25 * s,
             lambda: tf.nn.depthwise_conv2d(img, kernel, [1, 1, 1, 1], "SAME"),
             lambda: img,
         )
-        contrast = tf.random.uniform((n, 1, 1, 1), 0.6, 1.4)
-        bright = tf.random.uniform((n, 1, 1, 1), -0.25, 0.25)
+        contrast = tf.random.uniform((n, 1, 1, 1), 1.0 - 0.4 * s, 1.0 + 0.4 * s)
+        bright = tf.random.uniform((n, 1, 1, 1), -0.25 * s, 0.25 * s)
         mean = tf.reduce_mean(img, axis=[1, 2, 3], keepdims=True)
         img = (img - mean) * contrast + mean + bright
         gray = tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(img))
-        use_gray = tf.random.uniform((n, 1, 1, 1)) < 0.15
+        saturation = tf.random.uniform((n, 1, 1, 1), 1.0 - 0.5 * s, 1.0 + 0.5 * s)
+        img = gray + (img - gray) * saturation
+        swapped = tf.gather(img, tf.random.shuffle(tf.range(3)), axis=3)
+        img = tf.where(tf.random.uniform((n, 1, 1, 1)) < 0.2 * s, swapped, img)
+        use_gray = tf.random.uniform((n, 1, 1, 1)) < 0.15 * s
         img = tf.where(use_gray, gray, img)
-        noise = tf.random.normal(tf.shape(img)) * tf.random.uniform((n, 1, 1, 1), 0.0, 0.05)
+        noise = tf.random.normal(tf.shape(img)) * tf.random.uniform((n, 1, 1, 1), 0.0, 0.05 * s)
         img = tf.clip_by_value(img + noise, 0.0, 1.0)
         return img, label
 

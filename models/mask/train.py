@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from models.mask.arch import MASKWATCH_INPUT, THESIS_INPUT, maskwatch_cnn, thesis_cnn
+from models.mask.arch import MASKWATCH_INPUT, THESIS_INPUT, maskwatch_cnn, mean_ensemble, thesis_cnn
 from models.mask.data import DATASETS, LABELS, load_arrays
 from models.shared_data import REPO_ROOT
 
@@ -30,7 +30,14 @@ ONNX_NAMES = {"maskwatch": "mask_classifier.onnx", "thesis": "mask_thesis.onnx"}
 @dataclass
 class MaskTrainOptions:
     arch: str = "maskwatch"
-    epochs: int | None = None  # default: 21 for thesis (as the thesis did), 36 for ours
+    epochs: int | None = None  # default: 21 for thesis (as the thesis did); ours: 32 from scratch, 10 fine-tuning
+    init: Path | None = None  # ours: fine-tune these weights (stage 2) instead of starting from scratch
+    size: int = MASKWATCH_INPUT  # ours: input px
+    lr: float | None = None  # ours: peak learning rate; default 2e-3 from scratch, 4e-4 fine-tuning
+    layout: str = "wide"  # ours: see models.mask.arch.LAYOUTS
+    name: str | None = None  # file stem under models/mask/; default the arch
+    width: float = 1.0  # ours: channel multiplier (must match --init's model)
+    augment: float | None = None  # ours: CCTV augmentation strength; default 0.6 from scratch, 0.3 fine-tuning
     batch: int = 32
     limit: int | None = None  # per split and data set, for CI's quick run
     out_dir: Path = MODELS_DIR
@@ -54,7 +61,12 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
     from models.mask.augment import cctv_dataset, plain_dataset
 
     thesis = opts.arch == "thesis"
-    size = THESIS_INPUT if thesis else MASKWATCH_INPUT
+    if thesis:
+        size = THESIS_INPUT
+    else:
+        size = opts.size
+    name = opts.name or opts.arch
+    strength = 0.0  # the thesis trained without augmentation
     if thesis:
         # As the thesis did: masks-cls only, 85 % for training (our train + val), 15 % test.
         train = _concat([load_arrays("masks-cls", p, size, opts.limit) for p in ("train", "val")])
@@ -67,16 +79,22 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
     else:
         train = _concat([load_arrays(d, "train", size, opts.limit) for d in DATASETS])
         val = _concat([load_arrays(d, "val", size, opts.limit) for d in DATASETS])
-        model = maskwatch_cnn(len(LABELS))
-        epochs = opts.epochs or 36
+        model = maskwatch_cnn(len(LABELS), size, opts.width, opts.layout)
+        if opts.init:
+            # global pooling: the weights of one input size load into another
+            model.set_weights(keras.models.load_model(opts.init, compile=False).get_weights())
+            print(f"fine-tuning {opts.init} at {size} px")
+        epochs = opts.epochs or (10 if opts.init else 32)
         steps = max(1, int(np.ceil(len(train[0]) / opts.batch))) * epochs
-        schedule = keras.optimizers.schedules.CosineDecay(2e-3, steps, alpha=0.02)
+        peak = opts.lr or (4e-4 if opts.init else 2e-3)
+        schedule = keras.optimizers.schedules.CosineDecay(peak, steps, alpha=0.02)
         model.compile(
             optimizer=keras.optimizers.Adam(schedule),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
-        train_ds = cctv_dataset(*train, size, opts.batch, seed=opts.seed)
+        strength = opts.augment if opts.augment is not None else (0.3 if opts.init else 0.6)
+        train_ds = cctv_dataset(*train, size, opts.batch, seed=opts.seed, strength=strength)
         val_ds = plain_dataset(*val, 64)
         counts = np.bincount(train[1], minlength=len(LABELS)).astype(float)
         weights = counts.sum() / (len(LABELS) * np.maximum(counts, 1))
@@ -94,29 +112,59 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         verbose=1 if sys.stdout.isatty() else 2,
     )
     model = keras.models.load_model(best_path, compile=False)  # shipped without optimizer state
-    minutes = (time.time() - started) / 60
-    opts.out_dir.mkdir(parents=True, exist_ok=True)
-    stem = opts.out_dir / "mask" / opts.arch
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    model.save(stem.with_suffix(".keras"))
-    onnx_path = export_onnx(model, opts.out_dir / ONNX_NAMES[opts.arch])
-    probs = model.predict(plain_dataset(*val, 64), verbose=0)
     record = {
         "arch": opts.arch,
-        "params": int(model.count_params()),
+        "name": name,
+        "init": str(opts.init) if opts.init else None,
         "input": size,
         "epochs": epochs,
+        "augment": strength,
+        "width": None if thesis else opts.width,
+        "layout": None if thesis else opts.layout,
         "train_images": int(len(train[0])),
         "val_images": int(len(val[0])),
-        "minutes": round(minutes, 1),
-        "val_accuracy": float((probs.argmax(1) == val[1]).mean()),
+        "minutes": round((time.time() - started) / 60, 1),
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
-        "onnx": str(onnx_path.relative_to(REPO_ROOT)) if onnx_path.is_relative_to(REPO_ROOT) else str(onnx_path),
     }
-    (stem.parent / f"{opts.arch}_metrics.json").write_text(json.dumps(record, indent=1))
-    _plot(record, val[1], probs.argmax(1), stem.parent, opts.arch)
+    return _ship(model, name, opts.out_dir, val, record, 2 if thesis else len(LABELS))
+
+
+def ship_ensemble(members: list[Path], out_dir: Path = MODELS_DIR, name: str = "maskwatch") -> dict[str, Any]:
+    """Average trained members into the shipped model: one Keras model, one ONNX file."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    loaded = [keras.models.load_model(m, compile=False) for m in members]
+    size = int(loaded[0].inputs[0].shape[1])
+    model = mean_ensemble(loaded, size)
+    val = _concat([load_arrays(d, "val", size) for d in DATASETS])
+    record = {"arch": "maskwatch", "name": name, "members": [_shown(Path(m).resolve()) for m in members], "input": size}
+    return _ship(model, name, out_dir, val, record, len(LABELS))
+
+
+def _ship(
+    model: Any, name: str, out_dir: Path, val: tuple[np.ndarray, np.ndarray], record: dict[str, Any], classes: int
+) -> dict[str, Any]:
+    """Save the Keras model, export ONNX if it is a shipped one, write metrics and plots."""
+    from models.mask.augment import plain_dataset
+
+    stem = out_dir / "mask" / name
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    model.save(stem.with_suffix(".keras"))
+    # only the shipped models are exported; a member or stage-1 model is an input to another step
+    onnx_path = export_onnx(model, out_dir / ONNX_NAMES[name]) if name in ONNX_NAMES else None
+    probs = model.predict(plain_dataset(*val, 64), verbose=0)
+    record["params"] = int(model.count_params())
+    record["val_accuracy"] = float((probs.argmax(1) == val[1]).mean())
+    record["onnx"] = None if onnx_path is None else _shown(onnx_path)
+    (stem.parent / f"{name}_metrics.json").write_text(json.dumps(record, indent=1))
+    _plot(record, val[1], probs.argmax(1), stem.parent, name, classes)
     print(json.dumps({k: v for k, v in record.items() if k != "history"}))
     return record
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
 def export_onnx(model: Any, out: Path) -> Path:
@@ -142,27 +190,28 @@ def export_onnx(model: Any, out: Path) -> Path:
     return out
 
 
-def _plot(record: dict[str, Any], truth: np.ndarray, pred: np.ndarray, out_dir: Path, arch: str) -> None:
+def _plot(record: dict[str, Any], truth: np.ndarray, pred: np.ndarray, out_dir: Path, arch: str, classes: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    hist = record["history"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for key in ("loss", "val_loss"):
-        axes[0].plot(hist[key], label=key)
-    for key in ("accuracy", "val_accuracy"):
-        axes[1].plot(hist[key], label=key)
-    for ax, title in zip(axes, ("loss", "accuracy")):
-        ax.set_title(f"{arch}: {title}")
-        ax.set_xlabel("epoch")
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_dir / f"{arch}_curves.png", dpi=80)
-    plt.close(fig)
-    labels = list(range(2 if arch == "thesis" else len(LABELS)))
+    hist = record.get("history")
+    if hist:  # an ensemble has no training curves of its own
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for key in ("loss", "val_loss"):
+            axes[0].plot(hist[key], label=key)
+        for key in ("accuracy", "val_accuracy"):
+            axes[1].plot(hist[key], label=key)
+        for ax, title in zip(axes, ("loss", "accuracy")):
+            ax.set_title(f"{arch}: {title}")
+            ax.set_xlabel("epoch")
+            ax.legend()
+        fig.tight_layout()
+        fig.savefig(out_dir / f"{arch}_curves.png", dpi=80)
+        plt.close(fig)
+    labels = list(range(classes))
     disp = ConfusionMatrixDisplay.from_predictions(
         truth, pred, labels=labels, display_labels=[LABELS[i] for i in labels], colorbar=False
     )
