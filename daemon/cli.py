@@ -260,13 +260,10 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     if args.what == "mask":
-        from models.mask.train import MaskTrainOptions, ship_ensemble, train_mask
+        from models.mask.train import MaskTrainOptions, train_mask
 
         out_dir = Path(args.out) if args.out else MaskTrainOptions().out_dir
         name = args.name if args.name != "stage" else None
-        if args.ensemble:
-            ship_ensemble([Path(m) for m in args.ensemble], out_dir, name or "maskwatch")
-            return 0
         train_mask(
             MaskTrainOptions(
                 arch=args.arch,
@@ -416,7 +413,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--width", type=float, default=1.0, help="mask: channel multiplier of ours")
     sp.add_argument("--layout", choices=["wide", "compact"], default="wide", help="mask: our network's layout")
     sp.add_argument("--seed", type=int, default=0, help="mask: random seed (weights, shuffling, augmentation)")
-    sp.add_argument("--ensemble", nargs="+", metavar="KERAS", help="mask: ship the mean of these trained members")
     sp.set_defaults(func=cmd_train)
 
     sp = sub.add_parser("eval", help="evaluate the shipped models")

@@ -77,14 +77,3 @@ def maskwatch_cnn(
     x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(classes, activation="softmax")(x)
     return keras.Model(inputs, outputs, name=name)
-
-
-def mean_ensemble(members: list[Any], size: int = MASKWATCH_INPUT) -> Any:
-    """One model whose output is the mean of its members' probabilities (one ONNX file)."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input((size, size, 3))
-    wrapped = [keras.Model(m.inputs[0], m.outputs[0], name=f"member{i}") for i, m in enumerate(members)]
-    outputs = layers.Average()([m(inputs) for m in wrapped])
-    return keras.Model(inputs, outputs, name="maskwatch_ensemble")

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from models.mask.arch import MASKWATCH_INPUT, THESIS_INPUT, maskwatch_cnn, mean_ensemble, thesis_cnn
+from models.mask.arch import MASKWATCH_INPUT, THESIS_INPUT, maskwatch_cnn, thesis_cnn
 from models.mask.data import DATASETS, LABELS, load_arrays
 from models.shared_data import REPO_ROOT
 
@@ -129,19 +129,6 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
     return _ship(model, name, opts.out_dir, val, record, 2 if thesis else len(LABELS))
 
 
-def ship_ensemble(members: list[Path], out_dir: Path = MODELS_DIR, name: str = "maskwatch") -> dict[str, Any]:
-    """Average trained members into the shipped model: one Keras model, one ONNX file."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    loaded = [keras.models.load_model(m, compile=False) for m in members]
-    size = int(loaded[0].inputs[0].shape[1])
-    model = mean_ensemble(loaded, size)
-    val = _concat([load_arrays(d, "val", size) for d in DATASETS])
-    record = {"arch": "maskwatch", "name": name, "members": [_shown(Path(m).resolve()) for m in members], "input": size}
-    return _ship(model, name, out_dir, val, record, len(LABELS))
-
-
 def _ship(
     model: Any, name: str, out_dir: Path, val: tuple[np.ndarray, np.ndarray], record: dict[str, Any], classes: int
 ) -> dict[str, Any]:
@@ -151,7 +138,7 @@ def _ship(
     stem = out_dir / "mask" / name
     stem.parent.mkdir(parents=True, exist_ok=True)
     model.save(stem.with_suffix(".keras"))
-    # only the shipped models are exported; a member or stage-1 model is an input to another step
+    # only the shipped models are exported; a stage-1 model is an input to stage 2
     onnx_path = export_onnx(model, out_dir / ONNX_NAMES[name]) if name in ONNX_NAMES else None
     probs = model.predict(plain_dataset(*val, 64), verbose=0)
     record["params"] = int(model.count_params())
@@ -198,7 +185,7 @@ def _plot(record: dict[str, Any], truth: np.ndarray, pred: np.ndarray, out_dir: 
     from sklearn.metrics import ConfusionMatrixDisplay
 
     hist = record.get("history")
-    if hist:  # an ensemble has no training curves of its own
+    if hist:
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
         for key in ("loss", "val_loss"):
             axes[0].plot(hist[key], label=key)
