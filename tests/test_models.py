@@ -83,23 +83,12 @@ def test_detect_reads_a_video_file() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("arch,stage2", [("thesis", False), ("maskwatch", False), ("maskwatch", True)])
 def test_train_mask_one_epoch(arch: str, stage2: bool, tmp_path: Path) -> None:
-    # stage 2 fine-tunes trained weights (here the shipped ones) with milder augmentation
-    init = ["--init", "models/mask/maskwatch.keras"] if stage2 else []
-    res = run_cli(
-        "train",
-        "mask",
-        "--arch",
-        arch,
-        *init,
-        "--epochs",
-        "1",
-        "--limit",
-        "12",
-        "--out",
-        str(tmp_path),
-        timeout=600,
-        check=True,
-    )
+    quick = ["--epochs", "1", "--limit", "12", "--out", str(tmp_path)]
+    init: list[str] = []
+    if stage2:  # stage 2 fine-tunes the weights stage 1 wrote, with milder augmentation
+        run_cli("train", "mask", "--name", "maskwatch_stage1", *quick, timeout=600, check=True)
+        init = ["--init", str(tmp_path / "mask" / "maskwatch_stage1.keras")]
+    res = run_cli("train", "mask", "--arch", arch, *init, *quick, timeout=600, check=True)
     metrics = json.loads((tmp_path / "mask" / f"{arch}_metrics.json").read_text())
     assert metrics["epochs"] == 1
     if arch == "thesis":

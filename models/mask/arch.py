@@ -46,9 +46,7 @@ LAYOUTS = {
 }
 
 
-def maskwatch_cnn(
-    classes: int = 3, size: int = MASKWATCH_INPUT, width: float = 1.0, layout: str = "wide", name: str = "maskwatch_cnn"
-) -> Any:
+def maskwatch_cnn(classes: int = 3, size: int = MASKWATCH_INPUT, width: float = 1.0, layout: str = "wide") -> Any:
     """Ours: conv-BN-ReLU blocks, global average pooling, three classes.
 
     Global pooling makes the weights independent of the input size. Batch norm makes it
@@ -76,4 +74,4 @@ def maskwatch_cnn(
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs, name=name)
+    return keras.Model(inputs, outputs, name="maskwatch_cnn")
