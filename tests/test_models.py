@@ -40,6 +40,41 @@ def test_classify_json_contract_and_accuracy_floor() -> None:
     assert accuracy >= CLASSIFY_FLOOR, f"accuracy {accuracy:.3f} below the floor {CLASSIFY_FLOOR}"
 
 
+def test_splits_keep_each_source_image_in_one_split() -> None:
+    """A masked twin, its bare original and the lowered-mask face made from them share a split."""
+    part_of: dict[str, str] = {}
+    for dataset in ("masks-cls-synthetic", "masks-lowered"):
+        for part, samples in split_samples(dataset).items():
+            for s in samples:
+                pair = s.image.stem.rsplit("_", 1)[-1]
+                assert part_of.setdefault(pair, part) == part, f"pair {pair} in {part_of[pair]} and {part}"
+    assert len(part_of) == 1000
+    scenes: dict[str, str] = {}
+    for part, samples in split_samples("masks-det").items():
+        for s in samples:
+            assert scenes.setdefault(s.image.name, part) == part
+
+
+def test_lowered_mask_uncovers_the_nose() -> None:
+    import cv2
+    import numpy as np
+
+    from models.mask.lowered import lowered_mask, pasted_mask
+
+    base = shared_dir() / "datasets" / "masks-cls-synthetic"
+    masked = cv2.imread(str(base / "with_mask" / "with_mask_1.jpg"))
+    bare = cv2.imread(str(base / "without_mask" / "without_mask_1.jpg"))
+    assert masked is not None and bare is not None
+    region = pasted_mask(masked, bare)
+    assert region is not None and 0.1 < region.mean() < 0.7
+    out = lowered_mask(masked, bare, np.random.default_rng(0))
+    assert out is not None and out.shape == bare.shape
+    top = np.flatnonzero(region.any(axis=1))[0]
+    uncovered = region[top].astype(bool)
+    assert np.array_equal(out[top][uncovered], bare[top][uncovered])  # the mask's old top edge shows the face
+    assert np.abs(out.astype(int) - bare.astype(int)).max(axis=2).mean() > 10 * region.mean()  # mask still on
+
+
 def test_classify_walks_folders_and_reports_unreadable(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     src = _fixed_sample("masks-cls", 1)[0][0]

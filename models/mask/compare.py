@@ -65,10 +65,13 @@ def _onnx_predict(path: str, x: np.ndarray) -> tuple[np.ndarray, float, float]:
         sample = crops[:batch]
         clf.probabilities(sample, bgr=False)
         reps = max(3, 96 // batch)
-        started = time.perf_counter()
-        for _ in range(reps):
-            clf.probabilities(sample, bgr=False)
-        timing[batch] = (time.perf_counter() - started) * 1000 / (reps * batch)
+        rounds = []
+        for _ in range(5):  # best of five rounds: the machine is shared and noisy
+            started = time.perf_counter()
+            for _ in range(reps):
+                clf.probabilities(sample, bgr=False)
+            rounds.append((time.perf_counter() - started) * 1000 / (reps * batch))
+        timing[batch] = min(rounds)
     return probs.argmax(1), timing[1], timing[32]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from models.mask.lowered import lowered_mask
 from models.shared_data import REPO_ROOT, detection_scenes, shared_dir
 from models.splits import load_split
 from workers.crops import face_crop, to_model_input
@@ -30,6 +31,7 @@ class Sample:
     label: int
     source: str  # data set name: masks-cls, masks-cls-synthetic, masks-worn, masks-det
     box: tuple[float, float, float, float] | None = None  # face box in a scene, else whole image
+    bare: Path | None = None  # masks-lowered: the unmasked twin the mask is pasted onto, lower down
 
 
 FOLDER_LABELS = {
@@ -58,16 +60,39 @@ def scene_samples() -> list[Sample]:
     return samples
 
 
+def lowered_samples() -> list[Sample]:
+    """Synthetic incorrect_mask faces, one per masks-cls-synthetic pair (see models.mask.lowered)."""
+    base = shared_dir() / "datasets" / "masks-cls-synthetic"
+    samples = []
+    for masked in sorted((base / "with_mask").glob("with_mask_*.jpg")):
+        bare = base / "without_mask" / masked.name.replace("with_mask", "without_mask")
+        if bare.exists():
+            samples.append(Sample(masked, LABEL_INDEX["incorrect_mask"], "masks-lowered", bare=bare))
+    return samples
+
+
 def _split_key(sample: Sample) -> str:
     if sample.source == "masks-det":
         return sample.image.name
+    if sample.source in ("masks-cls-synthetic", "masks-lowered"):
+        # with_mask_N is without_mask_N with a mask pasted on: one source image, one split
+        return f"pair_{sample.image.stem.rsplit('_', 1)[-1]}"
     return f"{sample.image.parent.name}/{sample.image.name}"
+
+
+SPLIT_OF = {"masks-lowered": "masks-cls-synthetic"}
+"""Derived data sets use the split of the data set they are made from."""
 
 
 def split_samples(dataset: str) -> dict[str, list[Sample]]:
     """Samples of one data set by committed split."""
-    samples = scene_samples() if dataset == "masks-det" else folder_samples(dataset)
-    split = load_split(dataset, [_split_key(s) for s in samples])
+    if dataset == "masks-det":
+        samples = scene_samples()
+    elif dataset == "masks-lowered":
+        samples = lowered_samples()
+    else:
+        samples = folder_samples(dataset)
+    split = load_split(SPLIT_OF.get(dataset, dataset), [_split_key(s) for s in samples])
     part_of = {key: part for part, keys in split.items() for key in keys}
     out: dict[str, list[Sample]] = {part: [] for part in split}
     for s in samples:
@@ -75,7 +100,7 @@ def split_samples(dataset: str) -> dict[str, list[Sample]]:
     return out
 
 
-DATASETS = ("masks-cls", "masks-cls-synthetic", "masks-worn", "masks-det")
+DATASETS = ("masks-cls", "masks-cls-synthetic", "masks-worn", "masks-det", "masks-lowered")
 
 
 def load_arrays(dataset: str, part: str, size: int, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -87,22 +112,40 @@ def load_arrays(dataset: str, part: str, size: int, limit: int | None = None) ->
     samples = split_samples(dataset)[part]
     if limit is not None:
         samples = _balanced_head(samples, limit)
-    xs = np.empty((len(samples), size, size, 3), dtype=np.uint8)
+    images, labels = [], []
     frames: dict[Path, Any] = {}
-    for i, s in enumerate(samples):
-        if s.box is None:
-            crop = cv2.imread(str(s.image))
-        else:
-            if s.image not in frames:
-                frames = {s.image: cv2.imread(str(s.image))}
-            crop = face_crop(frames[s.image], s.box)
+    for s in samples:
+        crop = _read_crop(s, frames)
         if crop is None:
-            raise OSError(f"cannot read {s.image}")
-        xs[i] = (to_model_input([crop], size)[0] * 255.0 + 0.5).astype(np.uint8)
-    ys = np.array([s.label for s in samples], dtype=np.int64)
+            continue  # a pair whose pasted mask was not found
+        images.append((to_model_input([crop], size)[0] * 255.0 + 0.5).astype(np.uint8))
+        labels.append(s.label)
+    xs = np.stack(images) if images else np.empty((0, size, size, 3), dtype=np.uint8)
+    ys = np.array(labels, dtype=np.int64)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, x=xs, y=ys)
     return xs, ys
+
+
+def _read_crop(s: Sample, frames: dict[Path, Any]) -> np.ndarray | None:
+    """The face as the daemon would crop it (BGR); ``frames`` caches the last scene read."""
+    if s.box is not None:
+        if s.image not in frames:
+            frames.clear()
+            frames[s.image] = cv2.imread(str(s.image))
+        if frames[s.image] is None:
+            raise OSError(f"cannot read {s.image}")
+        return face_crop(frames[s.image], s.box)
+    image = cv2.imread(str(s.image))
+    if image is None:
+        raise OSError(f"cannot read {s.image}")
+    if s.bare is None:
+        return image
+    bare = cv2.imread(str(s.bare))
+    if bare is None:
+        raise OSError(f"cannot read {s.bare}")
+    rng = np.random.default_rng(int(_split_key(s).rsplit("_", 1)[-1]))  # the same face every run
+    return lowered_mask(image, bare, rng)
 
 
 def _balanced_head(samples: list[Sample], limit: int) -> list[Sample]:
