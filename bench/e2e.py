@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import resource
-import sys
 import tempfile
 import threading
 import time
@@ -21,13 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.loopback.procs import mosquitto, rtsp_server
 from daemon.config.loader import parse_settings
-from models.shared_data import REPO_ROOT, shared_dir
-
-# the loopback servers (RTSP, Mosquitto) are the tests' own; the bench runs from a checkout
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-from tests.servers.procs import mosquitto, rtsp_server  # noqa: E402
+from models.shared_data import shared_dir
 
 CLIPS = [
     "yash42828_test_no_mask.mp4",
@@ -64,8 +59,8 @@ class Load:
 def run_load(
     k: int, seconds: float, detect_fps: float = 5.0, transport: str = "memory", redis_url: str | None = None
 ) -> Load:
+    from bench.loopback.mqtt_watch import MqttWatcher
     from daemon.runner import Daemon
-    from tests.conftest import MqttWatcher
 
     work = Path(tempfile.mkdtemp(prefix=f"mw-bench-{k}-"))
     clips = {f"cam{i}": str(shared_dir() / "videos" / CLIPS[i % len(CLIPS)]) for i in range(k)}

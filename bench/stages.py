@@ -74,8 +74,8 @@ def stage_timings(frames: list[np.ndarray], reps: int) -> dict[str, float]:
 def _redis_roundtrip(frame: np.ndarray, reps: int) -> float:
     import tempfile
 
+    from bench.loopback.procs import redis_server
     from daemon.config.runtime import TransportSettings
-    from tests.servers.procs import redis_server
     from workers.messages import Frame
     from workers.transport import open_transport
 

@@ -14,12 +14,13 @@ from alerts.digest import queue_digest
 from alerts.dispatcher import Dispatcher
 from alerts.email import EmailNotifier
 from alerts.mqtt import MqttNotifier
+from bench.loopback.mqtt_watch import MqttWatcher
 from daemon.config.alerts import DeliverySettings, EmailSettings, MqttSettings
 from storage.db import Database
 from storage.models import OutboxAlert
 from storage.recorder import Recorder
 from storage.snapshots import SnapshotStore
-from tests.conftest import MqttWatcher, wait_for
+from tests.conftest import wait_for
 from workers.violations import OpenedViolation
 
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bench.loopback.mqtt_watch import MqttWatcher
 from storage.db import Database
 from storage.models import CameraEvent, OutboxAlert, Violation
-from tests.conftest import MASK_CLIPS, NO_MASK_CLIPS, VIDEOS, MqttWatcher, rows_in, run_cli, start_daemon, wait_for
+from tests.conftest import MASK_CLIPS, NO_MASK_CLIPS, VIDEOS, rows_in, run_cli, start_daemon, wait_for
 
 SECRET = "pa55word-never-logged"
 

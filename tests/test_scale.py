@@ -20,9 +20,10 @@ import psutil
 import pytest
 from sqlalchemy import select
 
+from bench.loopback.mqtt_watch import MqttWatcher
+from bench.loopback.procs import Server, free_port
 from storage.models import Violation
-from tests.conftest import MASK_CLIPS, NO_MASK_CLIPS, REPO_ROOT, VIDEOS, MqttWatcher, rows_in, wait_for
-from tests.servers.procs import Server, free_port
+from tests.conftest import MASK_CLIPS, NO_MASK_CLIPS, REPO_ROOT, VIDEOS, rows_in, wait_for
 
 
 def _role(workdir: Path, name: str, *args: str) -> subprocess.Popen[str]:

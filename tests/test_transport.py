@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from bench.loopback.procs import Server
 from daemon.config.runtime import TransportSettings
-from tests.servers.procs import Server
 from workers.messages import Detections, Face, Frame
 from workers.transport import Transport, open_transport
 

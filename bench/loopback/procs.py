@@ -1,4 +1,4 @@
-"""Real servers on loopback for the tests: started here, stopped by PID."""
+"""Real servers on loopback for the tests and the benchmarks: started here, stopped by PID."""
 
 from __future__ import annotations
 

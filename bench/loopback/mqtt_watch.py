@@ -1,0 +1,39 @@
+"""An MQTT subscriber that keeps every message under a prefix: what the tests and the bench check alerts with."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+
+class MqttWatcher:
+    """Subscribes to everything under the prefix and keeps what arrives."""
+
+    def __init__(self, port: int, topic: str = "maskwatch/#"):
+        import paho.mqtt.client as mqtt
+
+        self.messages: list[tuple[str, Any, bool]] = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"watcher-{port}-{time.time()}")
+        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
+        try:
+            body = json.loads(msg.payload)
+        except ValueError:
+            body = msg.payload.decode()
+        with self.lock:
+            self.messages.append((msg.topic, body, bool(msg.retain)))
+
+    def on(self, suffix: str) -> list[Any]:
+        with self.lock:
+            return [b for t, b, _ in self.messages if t.endswith(suffix)]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
