@@ -259,6 +259,14 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    try:
+        return _train(args)
+    except (ValueError, OSError) as exc:  # bad weights or data paths: say which, no traceback
+        print(f"maskwatch train: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _train(args: argparse.Namespace) -> int:
     if args.what == "mask":
         from models.mask.train import MaskTrainOptions, train_mask
 
@@ -274,6 +282,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 size=args.imgsz or MaskTrainOptions().size,
                 lr=args.lr,
                 augment=args.augment,
+                lowres=args.lowres,
+                soup=[Path(p) for p in args.soup or []],
                 width=args.width,
                 layout=args.layout,
                 seed=args.seed,
@@ -410,6 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--init", help="mask: fine-tune these Keras weights (stage 2) instead of starting from scratch")
     sp.add_argument("--lr", type=float, help="mask: peak learning rate")
     sp.add_argument("--augment", type=float, help="mask: CCTV augmentation strength (1 = full)")
+    sp.add_argument("--lowres", type=float, help="mask: share of batches scaled down and up (small faces)")
+    sp.add_argument(
+        "--soup",
+        nargs="+",
+        metavar="KERAS",
+        help="mask: average these fine-tunes' weights into one model (no training)",
+    )
     sp.add_argument("--width", type=float, default=1.0, help="mask: channel multiplier of ours")
     sp.add_argument("--layout", choices=["wide", "compact"], default="wide", help="mask: our network's layout")
     sp.add_argument("--seed", type=int, default=0, help="mask: random seed (weights, shuffling, augmentation)")

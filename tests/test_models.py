@@ -119,23 +119,35 @@ def test_detect_reads_a_video_file() -> None:
 @pytest.mark.parametrize("arch,stage2", [("thesis", False), ("maskwatch", False), ("maskwatch", True)])
 def test_train_mask_one_epoch(arch: str, stage2: bool, tmp_path: Path) -> None:
     quick = ["--epochs", "1", "--limit", "12", "--out", str(tmp_path)]
-    init: list[str] = []
-    if stage2:  # stage 2 fine-tunes the weights stage 1 wrote, with milder augmentation
+    mask_dir = tmp_path / "mask"
+    onnx = tmp_path / ("mask_thesis.onnx" if arch == "thesis" else "mask_classifier.onnx")
+    if stage2:
+        # the shipped recipe: stage 1, two fine-tunes of it, the soup of the two is shipped
         run_cli("train", "mask", "--name", "maskwatch_stage1", *quick, timeout=600, check=True)
-        init = ["--init", str(tmp_path / "mask" / "maskwatch_stage1.keras")]
-    res = run_cli("train", "mask", "--arch", arch, *init, *quick, timeout=600, check=True)
-    metrics = json.loads((tmp_path / "mask" / f"{arch}_metrics.json").read_text())
+        init = ["--init", str(mask_dir / "maskwatch_stage1.keras")]
+        res = run_cli("train", "mask", *init, "--name", "maskwatch_finetune", *quick, timeout=600, check=True)
+        assert "fine-tuning" in res.stdout
+        run_cli("train", "mask", *init, "--lowres", "0.5", "--name", "ft_lowres", *quick, timeout=600, check=True)
+        assert json.loads((mask_dir / "ft_lowres_metrics.json").read_text())["lowres"] == 0.5
+        assert not onnx.exists()  # fine-tunes are inputs to the soup, not shipped
+        parts = [str(mask_dir / "maskwatch_finetune.keras"), str(mask_dir / "ft_lowres.keras")]
+        res = run_cli("train", "mask", "--soup", *parts, "--out", str(tmp_path), timeout=600, check=True)
+        metrics = json.loads((mask_dir / "maskwatch_metrics.json").read_text())
+        assert metrics["soup"] == parts and metrics["input"] == 64 and 0.0 <= metrics["val_accuracy"] <= 1.0
+        assert onnx.stat().st_size > 10_000 and (mask_dir / "maskwatch_confusion.png").exists()
+        bad = run_cli("train", "mask", "--soup", parts[0], str(REPO_ROOT / "models" / "mask" / "thesis.keras"))
+        assert bad.returncode != 0 and "differ in shape" in bad.stderr
+        return
+    res = run_cli("train", "mask", "--arch", arch, *quick, timeout=600, check=True)
+    metrics = json.loads((mask_dir / f"{arch}_metrics.json").read_text())
     assert metrics["epochs"] == 1
     if arch == "thesis":
         assert metrics["params"] == 363906 and "363,906" in res.stdout
     else:
         assert metrics["input"] == 64 and metrics["layout"] == "wide"
-        assert ("fine-tuning" in res.stdout) == stage2
-    onnx = tmp_path / ("mask_thesis.onnx" if arch == "thesis" else "mask_classifier.onnx")
+        assert "fine-tuning" not in res.stdout
     assert onnx.stat().st_size > 10_000
-    assert (tmp_path / "mask" / f"{arch}_curves.png").exists() and (
-        tmp_path / "mask" / f"{arch}_confusion.png"
-    ).exists()
+    assert (mask_dir / f"{arch}_curves.png").exists() and (mask_dir / f"{arch}_confusion.png").exists()
 
 
 @pytest.mark.slow

@@ -11,11 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 
-def cctv_dataset(x: Any, y: Any, size: int, batch: int, seed: int = 0, strength: float = 1.0) -> Any:
-    """``strength`` scales how often and how hard each effect hits (1: from scratch)."""
+def cctv_dataset(
+    x: Any, y: Any, size: int, batch: int, seed: int = 0, strength: float = 1.0, lowres: float | None = None
+) -> Any:
+    """``strength`` scales how often and how hard each effect hits (1: from scratch).
+
+    ``lowres``: the share of batches scaled down and up again (default ``0.35 * strength``).
+    """
     import tensorflow as tf
 
     s = float(strength)
+    lowres_share = 0.35 * s if lowres is None else float(lowres)
 
     rotate = tf.keras.layers.RandomRotation(0.04 * s, fill_mode="reflect", seed=seed)
 
@@ -39,7 +45,7 @@ def cctv_dataset(x: Any, y: Any, size: int, batch: int, seed: int = 0, strength:
         img = rotate(img, training=True)
         low = tf.random.uniform((), 16, size + 1, dtype=tf.int32)
         img = tf.cond(
-            tf.random.uniform(()) < 0.35 * s,
+            tf.random.uniform(()) < lowres_share,
             lambda: tf.image.resize(tf.image.resize(img, (low, low), "area"), (size, size), "bilinear"),
             lambda: img,
         )

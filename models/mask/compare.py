@@ -25,6 +25,9 @@ from models.shared_data import REPO_ROOT
 REPORT = REPO_ROOT / "models" / "MASK_MODEL.md"
 RESULTS = REPO_ROOT / "models" / "mask" / "comparison.json"
 GRAY_PX = 32
+SMALL_FACES_PX = (24, 32, 48)
+"""Shrunk sizes of the masks-cls test faces: camera faces are often this small."""
+ONNX_MODELS = {"thesis CNN": "models/mask_thesis.onnx", "maskwatch CNN": "models/mask_classifier.onnx"}
 
 
 def _gray(x: np.ndarray) -> np.ndarray:
@@ -54,25 +57,46 @@ def _metrics(truth: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def _onnx_predict(path: str, x: np.ndarray) -> tuple[np.ndarray, float, float]:
+def _onnx_predict(path: str, x: np.ndarray) -> np.ndarray:
     from workers.classifier import MaskClassifier
 
     clf = MaskClassifier(REPO_ROOT / path)
     crops = list(x)  # RGB uint8 at any size: the runtime resizes as the daemon does
     probs = np.concatenate([clf.probabilities(crops[i : i + 64], bgr=False) for i in range(0, len(crops), 64)])
+    return np.asarray(probs.argmax(1))
+
+
+def _onnx_ms_per_face(path: str, x: np.ndarray) -> dict[int, float]:
+    """ms per face at batch 1 and 32, best of five rounds: the machine is shared and noisy."""
+    from workers.classifier import MaskClassifier
+
+    clf = MaskClassifier(REPO_ROOT / path)
     timing = {}
     for batch in (1, 32):
-        sample = crops[:batch]
+        sample = list(x[:batch])
         clf.probabilities(sample, bgr=False)
         reps = max(3, 96 // batch)
         rounds = []
-        for _ in range(5):  # best of five rounds: the machine is shared and noisy
+        for _ in range(5):
             started = time.perf_counter()
             for _ in range(reps):
                 clf.probabilities(sample, bgr=False)
             rounds.append((time.perf_counter() - started) * 1000 / (reps * batch))
         timing[batch] = min(rounds)
-    return probs.argmax(1), timing[1], timing[32]
+    return timing
+
+
+def _small_faces(x: np.ndarray, y: np.ndarray) -> dict[str, dict[str, float]]:
+    """Accuracy on the faces shrunk to N px first (then the runtime scales them up as the daemon does)."""
+    out: dict[str, dict[str, float]] = {}
+    for name, path in ONNX_MODELS.items():
+        if not (REPO_ROOT / path).exists():
+            continue
+        out[name] = {}
+        for px in SMALL_FACES_PX:
+            small = np.stack([cv2.resize(img, (px, px), interpolation=cv2.INTER_AREA) for img in x])
+            out[name][str(px)] = float((_onnx_predict(path, small) == y).mean())
+    return out
 
 
 def compare_masks(write_report: bool = True) -> dict[str, Any]:
@@ -91,14 +115,14 @@ def compare_masks(write_report: bool = True) -> dict[str, Any]:
     }
     for model in classical.values():
         model.fit(gtr, ytr)
-    results: dict[str, Any] = {"sets": {}, "speed": {}}
+    results: dict[str, Any] = {"sets": {}, "speed": {}, "small_faces": _small_faces(*sets["masks-cls test"])}
     for set_name, (x, y) in sets.items():
         rows: dict[str, Any] = {}
-        for name, path in (("thesis CNN", "models/mask_thesis.onnx"), ("maskwatch CNN", "models/mask_classifier.onnx")):
+        for name, path in ONNX_MODELS.items():
             if (REPO_ROOT / path).exists():
-                pred, ms1, ms32 = _onnx_predict(path, x)
-                rows[name] = _metrics(y, pred)
-                results["speed"][name] = {"ms_per_face_batch1": ms1, "ms_per_face_batch32": ms32}
+                rows[name] = _metrics(y, _onnx_predict(path, x))
+                ms = _onnx_ms_per_face(path, x)
+                results["speed"][name] = {"ms_per_face_batch1": ms[1], "ms_per_face_batch32": ms[32]}
         g = _gray(x)
         for name, model in classical.items():
             rows[name] = _metrics(y, model.predict(g))
@@ -137,6 +161,13 @@ def _write_report(results: dict[str, Any]) -> None:
                 + " | ".join(cells)
                 + " |"
             )
+    lines += [
+        "\n### Small faces: masks-cls test shrunk to N px, accuracy\n",
+        "| model | " + " | ".join(f"{px} px" for px in SMALL_FACES_PX) + " |",
+        "| --- | " + " | ".join("---" for _ in SMALL_FACES_PX) + " |",
+    ]
+    for name, by_px in results["small_faces"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{by_px[str(px)]:.3f}" for px in SMALL_FACES_PX) + " |")
     lines += [
         "\n### Speed on this CPU (2 cores), ms per face\n",
         "| model | batch 1 | batch 32 |",

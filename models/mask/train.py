@@ -38,6 +38,8 @@ class MaskTrainOptions:
     name: str | None = None  # file stem under models/mask/; default the arch
     width: float = 1.0  # ours: channel multiplier (must match --init's model)
     augment: float | None = None  # ours: CCTV augmentation strength; default 0.6 from scratch, 0.3 fine-tuning
+    lowres: float | None = None  # ours: share of batches scaled down and up (default 0.35 x augment)
+    soup: list[Path] = field(default_factory=list)  # ours: average these fine-tunes' weights, no training
     batch: int = 32
     limit: int | None = None  # per split and data set, for CI's quick run
     out_dir: Path = MODELS_DIR
@@ -60,6 +62,8 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
     keras.utils.set_random_seed(opts.seed)
     from models.mask.augment import cctv_dataset, plain_dataset
 
+    if opts.soup:
+        return _soup(opts)
     thesis = opts.arch == "thesis"
     if thesis:
         size = THESIS_INPUT
@@ -94,7 +98,7 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
             metrics=["accuracy"],
         )
         strength = opts.augment if opts.augment is not None else (0.3 if opts.init else 0.6)
-        train_ds = cctv_dataset(*train, size, opts.batch, seed=opts.seed, strength=strength)
+        train_ds = cctv_dataset(*train, size, opts.batch, seed=opts.seed, strength=strength, lowres=opts.lowres)
         val_ds = plain_dataset(*val, 64)
         counts = np.bincount(train[1], minlength=len(LABELS)).astype(float)
         weights = counts.sum() / (len(LABELS) * np.maximum(counts, 1))
@@ -119,6 +123,7 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         "input": size,
         "epochs": epochs,
         "augment": strength,
+        "lowres": opts.lowres,
         "width": None if thesis else opts.width,
         "layout": None if thesis else opts.layout,
         "train_images": int(len(train[0])),
@@ -127,6 +132,35 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
     }
     return _ship(model, name, opts.out_dir, val, record, 2 if thesis else len(LABELS))
+
+
+def _soup(opts: MaskTrainOptions) -> dict[str, Any]:
+    """One model whose weights are the mean of several fine-tunes of one stage-1 model.
+
+    Fine-tunes that start from the same weights stay in one basin, so their average is a
+    working network (a "model soup", Wortsman et al. 2022) that keeps what each learned:
+    the same cost at run time as one model, unlike an ensemble.
+    """
+    import keras
+
+    models = [keras.models.load_model(path, compile=False) for path in opts.soup]
+    shapes = [[w.shape for w in m.get_weights()] for m in models]
+    if any(s != shapes[0] for s in shapes[1:]):
+        raise ValueError("--soup: the models differ in shape; give fine-tunes of one stage-1 model")
+    soup = models[0]
+    soup.set_weights([np.mean(ws, axis=0) for ws in zip(*(m.get_weights() for m in models))])
+    size = int(soup.input_shape[1])
+    val = _concat([load_arrays(d, "val", size, opts.limit) for d in DATASETS])
+    record: dict[str, Any] = {
+        "arch": opts.arch,
+        "name": opts.name or opts.arch,
+        "soup": [str(p) for p in opts.soup],
+        "input": size,
+        "val_images": int(len(val[0])),
+        "history": {},
+    }
+    print(f"averaged the weights of {len(models)} models: {', '.join(map(str, opts.soup))}")
+    return _ship(soup, opts.name or opts.arch, opts.out_dir, val, record, len(LABELS))
 
 
 def _ship(
@@ -214,18 +248,19 @@ def _plot(record: dict[str, Any], truth: np.ndarray, pred: np.ndarray, out_dir: 
     from sklearn.metrics import ConfusionMatrixDisplay
 
     hist = record["history"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for key in ("loss", "val_loss"):
-        axes[0].plot(hist[key], label=key)
-    for key in ("accuracy", "val_accuracy"):
-        axes[1].plot(hist[key], label=key)
-    for ax, title in zip(axes, ("loss", "accuracy")):
-        ax.set_title(f"{arch}: {title}")
-        ax.set_xlabel("epoch")
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_dir / f"{arch}_curves.png", dpi=80)
-    plt.close(fig)
+    if hist:  # a soup has no training curves of its own
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for key in ("loss", "val_loss"):
+            axes[0].plot(hist[key], label=key)
+        for key in ("accuracy", "val_accuracy"):
+            axes[1].plot(hist[key], label=key)
+        for ax, title in zip(axes, ("loss", "accuracy")):
+            ax.set_title(f"{arch}: {title}")
+            ax.set_xlabel("epoch")
+            ax.legend()
+        fig.tight_layout()
+        fig.savefig(out_dir / f"{arch}_curves.png", dpi=80)
+        plt.close(fig)
     labels = list(range(classes))
     disp = ConfusionMatrixDisplay.from_predictions(
         truth, pred, labels=labels, display_labels=[LABELS[i] for i in labels], colorbar=False
