@@ -57,20 +57,21 @@ def _metrics(truth: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def _onnx_predict(path: str, x: np.ndarray) -> np.ndarray:
+def _shipped_classifiers() -> dict[str, Any]:
+    """The ONNX models that exist, each loaded once for the whole comparison."""
     from workers.classifier import MaskClassifier
 
-    clf = MaskClassifier(REPO_ROOT / path)
+    return {name: MaskClassifier(REPO_ROOT / path) for name, path in ONNX_MODELS.items() if (REPO_ROOT / path).exists()}
+
+
+def _onnx_predict(clf: Any, x: np.ndarray) -> np.ndarray:
     crops = list(x)  # RGB uint8 at any size: the runtime resizes as the daemon does
     probs = np.concatenate([clf.probabilities(crops[i : i + 64], bgr=False) for i in range(0, len(crops), 64)])
     return np.asarray(probs.argmax(1))
 
 
-def _onnx_ms_per_face(path: str, x: np.ndarray) -> dict[int, float]:
+def _onnx_ms_per_face(clf: Any, x: np.ndarray) -> dict[str, float]:
     """ms per face at batch 1 and 32, best of five rounds: the machine is shared and noisy."""
-    from workers.classifier import MaskClassifier
-
-    clf = MaskClassifier(REPO_ROOT / path)
     timing = {}
     for batch in (1, 32):
         sample = list(x[:batch])
@@ -82,21 +83,19 @@ def _onnx_ms_per_face(path: str, x: np.ndarray) -> dict[int, float]:
             for _ in range(reps):
                 clf.probabilities(sample, bgr=False)
             rounds.append((time.perf_counter() - started) * 1000 / (reps * batch))
-        timing[batch] = min(rounds)
+        timing[f"ms_per_face_batch{batch}"] = min(rounds)
     return timing
 
 
-def _small_faces(x: np.ndarray, y: np.ndarray) -> dict[str, dict[str, float]]:
+def _small_faces(classifiers: dict[str, Any], x: np.ndarray, y: np.ndarray) -> dict[str, dict[str, float]]:
     """Accuracy on the faces shrunk to N px first (then the runtime scales them up as the daemon does)."""
-    out: dict[str, dict[str, float]] = {}
-    for name, path in ONNX_MODELS.items():
-        if not (REPO_ROOT / path).exists():
-            continue
-        out[name] = {}
-        for px in SMALL_FACES_PX:
-            small = np.stack([cv2.resize(img, (px, px), interpolation=cv2.INTER_AREA) for img in x])
-            out[name][str(px)] = float((_onnx_predict(path, small) == y).mean())
-    return out
+    shrunk = {
+        px: np.stack([cv2.resize(img, (px, px), interpolation=cv2.INTER_AREA) for img in x]) for px in SMALL_FACES_PX
+    }
+    return {
+        name: {str(px): float((_onnx_predict(clf, small) == y).mean()) for px, small in shrunk.items()}
+        for name, clf in classifiers.items()
+    }
 
 
 def compare_masks(write_report: bool = True) -> dict[str, Any]:
@@ -115,14 +114,15 @@ def compare_masks(write_report: bool = True) -> dict[str, Any]:
     }
     for model in classical.values():
         model.fit(gtr, ytr)
-    results: dict[str, Any] = {"sets": {}, "speed": {}, "small_faces": _small_faces(*sets["masks-cls test"])}
+    cnns = _shipped_classifiers()
+    faces = sets["masks-cls test"]
+    results: dict[str, Any] = {
+        "sets": {},
+        "speed": {name: _onnx_ms_per_face(clf, faces[0]) for name, clf in cnns.items()},
+        "small_faces": _small_faces(cnns, *faces),
+    }
     for set_name, (x, y) in sets.items():
-        rows: dict[str, Any] = {}
-        for name, path in ONNX_MODELS.items():
-            if (REPO_ROOT / path).exists():
-                rows[name] = _metrics(y, _onnx_predict(path, x))
-                ms = _onnx_ms_per_face(path, x)
-                results["speed"][name] = {"ms_per_face_batch1": ms[1], "ms_per_face_batch32": ms[32]}
+        rows: dict[str, Any] = {name: _metrics(y, _onnx_predict(clf, x)) for name, clf in cnns.items()}
         g = _gray(x)
         for name, model in classical.items():
             rows[name] = _metrics(y, model.predict(g))

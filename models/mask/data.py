@@ -71,12 +71,17 @@ def lowered_samples() -> list[Sample]:
     return samples
 
 
+def _pair_number(sample: Sample) -> int:
+    """N of a masks-cls-synthetic ``with_mask_N`` / ``without_mask_N`` twin."""
+    return int(sample.image.stem.rsplit("_", 1)[-1])
+
+
 def _split_key(sample: Sample) -> str:
     if sample.source == "masks-det":
         return sample.image.name
     if sample.source in ("masks-cls-synthetic", "masks-lowered"):
         # with_mask_N is without_mask_N with a mask pasted on: one source image, one split
-        return f"pair_{sample.image.stem.rsplit('_', 1)[-1]}"
+        return f"pair_{_pair_number(sample)}"
     return f"{sample.image.parent.name}/{sample.image.name}"
 
 
@@ -144,7 +149,7 @@ def _read_crop(s: Sample, frames: dict[Path, Any]) -> np.ndarray | None:
     bare = cv2.imread(str(s.bare))
     if bare is None:
         raise OSError(f"cannot read {s.bare}")
-    rng = np.random.default_rng(int(_split_key(s).rsplit("_", 1)[-1]))  # the same face every run
+    rng = np.random.default_rng(_pair_number(s))  # the same face every run
     return lowered_mask(image, bare, rng)
 
 

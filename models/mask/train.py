@@ -65,10 +65,7 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
     if opts.soup:
         return _soup(opts)
     thesis = opts.arch == "thesis"
-    if thesis:
-        size = THESIS_INPUT
-    else:
-        size = opts.size
+    size = THESIS_INPUT if thesis else opts.size
     name = opts.name or opts.arch
     strength = 0.0  # the thesis trained without augmentation
     if thesis:
@@ -151,16 +148,17 @@ def _soup(opts: MaskTrainOptions) -> dict[str, Any]:
     soup.set_weights([np.mean(ws, axis=0) for ws in zip(*(m.get_weights() for m in models))])
     size = int(soup.input_shape[1])
     val = _concat([load_arrays(d, "val", size, opts.limit) for d in DATASETS])
+    name = opts.name or opts.arch
     record: dict[str, Any] = {
         "arch": opts.arch,
-        "name": opts.name or opts.arch,
+        "name": name,
         "soup": [str(p) for p in opts.soup],
         "input": size,
         "val_images": int(len(val[0])),
         "history": {},
     }
     print(f"averaged the weights of {len(models)} models: {', '.join(map(str, opts.soup))}")
-    return _ship(soup, opts.name or opts.arch, opts.out_dir, val, record, len(LABELS))
+    return _ship(soup, name, opts.out_dir, val, record, len(LABELS))
 
 
 def _ship(
