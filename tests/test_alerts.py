@@ -15,7 +15,11 @@ from alerts.dispatcher import Dispatcher
 from alerts.email import EmailNotifier
 from alerts.mqtt import MqttNotifier
 from bench.loopback.mqtt_watch import MqttWatcher
+from bench.loopback.procs import mosquitto
+from bench.loopback.tls import loopback_pki
 from daemon.config.alerts import DeliverySettings, EmailSettings, MqttSettings
+from daemon.config.loader import parse_settings
+from daemon.wiring import build_notifiers, build_recorder
 from storage.db import Database
 from storage.models import OutboxAlert
 from storage.recorder import Recorder
@@ -147,3 +151,55 @@ def test_daily_digest_is_mailed(tmp_path: Path, smtp) -> None:
     digest = next(m for m in smtp.inbox.messages if "digest" in m["Subject"])
     text = next(p for p in digest.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
     assert "gate" in text and "75%" in text
+
+
+@pytest.mark.faults
+def test_a_tls_broker_with_a_login_gets_alerts_and_an_untrusted_one_gets_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A site broker: TLS under the site's own CA and a login whose password comes from the environment."""
+    pki = loopback_pki(tmp_path / "pki")
+    broker = mosquitto(tmp_path, tls=pki, users={"maskwatch": "pw-from-env-42"}).start()
+    monkeypatch.setenv("MW_MQTT_PASSWORD", "pw-from-env-42")
+
+    def wired(name: str, ca_line: str):
+        settings = parse_settings(
+            f"""
+cameras: []
+snapshots: {{dir: {tmp_path / name}}}
+mqtt:
+  enabled: true
+  port: {broker.port}
+  client_id: mw-{name}
+  tls: true
+  {ca_line}
+  username: maskwatch
+  password: ${{MW_MQTT_PASSWORD}}
+"""
+        )
+        db = Database(f"sqlite:///{tmp_path}/{name}.db")
+        fast = DeliverySettings(retry_initial_seconds=0.2, retry_max_seconds=1.0, poll_seconds=0.1)
+        notifiers = build_notifiers(settings)
+        return db, build_recorder(settings, db), Dispatcher(db, notifiers, fast), notifiers
+
+    watcher = MqttWatcher(broker.port, ca_file=str(pki.ca), username="maskwatch", password="pw-from-env-42")
+    db, recorder, dispatcher, notifiers = wired("site", f"ca_file: {pki.ca}")
+    vid = recorder.opened(_violation(3))
+    wait_for(lambda: (dispatcher.dispatch_due() or True) and dispatcher.pending() == 0, 20, "delivery over TLS")
+    wait_for(lambda: watcher.on("gate/violation"), 5, "the MQTT message")
+    assert [m["id"] for m in watcher.on("gate/violation")] == [vid]
+
+    # The system CAs do not vouch for the site's certificate: nothing is sent, the alert waits.
+    db2, recorder2, dispatcher2, notifiers2 = wired("untrusted", "ca_file: null")
+    recorder2.opened(_violation(4))
+    dispatcher2.dispatch_due()
+    assert dispatcher2.pending() == 1
+    with db2.session() as s:
+        (alert,) = s.scalars(select(OutboxAlert).where(OutboxAlert.status == "pending")).all()
+        assert alert.attempts == 1 and "not connected" in (alert.last_error or "")
+    assert len(watcher.on("gate/violation")) == 1
+    assert "pw-from-env-42" not in caplog.text
+    for n in notifiers + notifiers2:
+        n.close()
+    watcher.close()
+    broker.stop()

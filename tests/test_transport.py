@@ -7,8 +7,10 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+import redis
 
-from bench.loopback.procs import Server
+from bench.loopback.procs import Server, redis_server
+from bench.loopback.tls import loopback_pki
 from daemon.config.runtime import TransportSettings
 from workers.messages import Detections, Face, Frame
 from workers.transport import Transport, open_transport
@@ -105,3 +107,23 @@ def test_redis_restart_is_survived(redis: Server) -> None:
         got += t.read_frames("w", 10, block_s=0.5)
     assert [d.frame.frame_id for d in got] == [2]  # the restart lost frame 1 (no persistence), not the transport
     t.close()
+
+
+def test_redis_over_tls_with_a_password(tmp_path) -> None:
+    """``rediss://`` to a server under a site CA: the CA path rides in the URL, the password in ${ENV}."""
+    pki = loopback_pki(tmp_path / "pki")
+    server = redis_server(tmp_path, password="redis-pw-7", tls=pki).start()
+    url = f"rediss://:redis-pw-7@127.0.0.1:{server.port}/0?ssl_ca_certs={pki.ca}"
+    t = open_transport(TransportSettings(type="redis", redis_url=url, max_frames=4), CAMERAS)
+    try:
+        t.publish_frame(_frame("cam-a", 1))
+        got = t.read_frames("w1", 4, block_s=2)
+        assert [(d.frame.camera, d.frame.frame_id) for d in got] == [("cam-a", 1)]
+        t.ack_frames(got)
+        plain = open_transport(TransportSettings(type="redis", redis_url=url.split("?")[0], max_frames=4), CAMERAS)
+        with pytest.raises(redis.exceptions.ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+            plain.publish_frame(_frame("cam-a", 2))  # the system CAs do not vouch for the site's certificate
+        plain.close()
+    finally:
+        t.close()
+        server.stop()

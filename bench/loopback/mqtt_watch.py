@@ -11,12 +11,23 @@ from typing import Any
 class MqttWatcher:
     """Subscribes to everything under the prefix and keeps what arrives."""
 
-    def __init__(self, port: int, topic: str = "maskwatch/#"):
+    def __init__(
+        self,
+        port: int,
+        topic: str = "maskwatch/#",
+        ca_file: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+    ):
         import paho.mqtt.client as mqtt
 
         self.messages: list[tuple[str, Any, bool]] = []
         self.lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"watcher-{port}-{time.time()}")
+        if ca_file:
+            self.client.tls_set(ca_certs=ca_file)
+        if username:
+            self.client.username_pw_set(username, password)
         self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.loopback.tls import LoopbackPki
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -76,18 +78,36 @@ class Server:
         self.start()
 
 
-def redis_server(workdir: Path, password: str | None = None) -> Server:
+def redis_server(workdir: Path, password: str | None = None, tls: LoopbackPki | None = None) -> Server:
+    """Plain by default; with ``tls`` it speaks only TLS (clients need not show a certificate)."""
     port = free_port()
     argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    if tls is not None:
+        argv[4:5] = ["0", "--tls-port", str(port), "--tls-auth-clients", "no"]
+        argv += ["--tls-cert-file", str(tls.cert), "--tls-key-file", str(tls.key), "--tls-ca-cert-file", str(tls.ca)]
     if password:
         argv += ["--requirepass", password]
     return Server(argv, port, workdir)
 
 
-def mosquitto(workdir: Path) -> Server:
+def mosquitto(workdir: Path, tls: LoopbackPki | None = None, users: dict[str, str] | None = None) -> Server:
+    """Anonymous and plain by default; with ``tls`` it speaks only TLS, with ``users`` it wants a login."""
     port = free_port()
+    lines = [f"listener {port} 127.0.0.1", "persistence false"]
+    if os.geteuid() == 0:
+        lines.append("user root")  # as root it would drop to a user that cannot read a private workdir
+    if tls is not None:
+        lines += [f"cafile {tls.ca}", f"certfile {tls.cert}", f"keyfile {tls.key}"]
+    if users:
+        passwd = workdir / "passwd"
+        passwd.touch(mode=0o600)
+        for user, password in users.items():
+            subprocess.run(["mosquitto_passwd", "-b", str(passwd), user, password], check=True, capture_output=True)
+        lines += ["allow_anonymous false", f"password_file {passwd}"]
+    else:
+        lines.append("allow_anonymous true")
     conf = workdir / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    conf.write_text("\n".join(lines) + "\n")
     return Server(["mosquitto", "-c", str(conf)], port, workdir)
 
 
