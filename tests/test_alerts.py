@@ -27,6 +27,8 @@ from storage.snapshots import SnapshotStore
 from tests.conftest import wait_for
 from workers.violations import OpenedViolation
 
+FAST_RETRIES = DeliverySettings(retry_initial_seconds=0.2, retry_max_seconds=1.0, poll_seconds=0.1)
+
 
 def _violation(track: int, frame: int = 1) -> OpenedViolation:
     image = np.full((240, 320, 3), 80, dtype=np.uint8)
@@ -41,8 +43,7 @@ def _setup(tmp_path: Path, broker_port: int, smtp_port: int, db_url: str | None 
     db = Database(db_url or f"sqlite:///{tmp_path}/mw.db")
     recorder = Recorder(db, SnapshotStore(tmp_path / "snaps"), mqtt, email)
     notifiers = [MqttNotifier(mqtt, publish_timeout=1.0), EmailNotifier(email)]
-    fast = DeliverySettings(retry_initial_seconds=0.2, retry_max_seconds=1.0, poll_seconds=0.1)
-    return db, recorder, Dispatcher(db, notifiers, fast), notifiers
+    return db, recorder, Dispatcher(db, notifiers, FAST_RETRIES), notifiers
 
 
 @pytest.mark.faults
@@ -178,9 +179,8 @@ mqtt:
 """
         )
         db = Database(f"sqlite:///{tmp_path}/{name}.db")
-        fast = DeliverySettings(retry_initial_seconds=0.2, retry_max_seconds=1.0, poll_seconds=0.1)
         notifiers = build_notifiers(settings)
-        return db, build_recorder(settings, db), Dispatcher(db, notifiers, fast), notifiers
+        return db, build_recorder(settings, db), Dispatcher(db, notifiers, FAST_RETRIES), notifiers
 
     watcher = MqttWatcher(broker.port, ca_file=str(pki.ca), username="maskwatch", password="pw-from-env-42")
     db, recorder, dispatcher, notifiers = wired("site", f"ca_file: {pki.ca}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from models.face.teachers import iou
-from models.mask.data import LABELS, split_samples
+from models.mask.data import LABELS, pair_number, split_samples
 from models.shared_data import REPO_ROOT, shared_dir
 from tests.conftest import run_cli
 
@@ -42,11 +42,11 @@ def test_classify_json_contract_and_accuracy_floor() -> None:
 
 def test_splits_keep_each_source_image_in_one_split() -> None:
     """A masked twin, its bare original and the lowered-mask face made from them share a split."""
-    part_of: dict[str, str] = {}
+    part_of: dict[int, str] = {}
     for dataset in ("masks-cls-synthetic", "masks-lowered"):
         for part, samples in split_samples(dataset).items():
             for s in samples:
-                pair = s.image.stem.rsplit("_", 1)[-1]
+                pair = pair_number(s)
                 assert part_of.setdefault(pair, part) == part, f"pair {pair} in {part_of[pair]} and {part}"
     assert len(part_of) == 1000
     scenes: dict[str, str] = {}

@@ -81,9 +81,11 @@ class Server:
 def redis_server(workdir: Path, password: str | None = None, tls: LoopbackPki | None = None) -> Server:
     """Plain by default; with ``tls`` it speaks only TLS (clients need not show a certificate)."""
     port = free_port()
-    argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
-    if tls is not None:
-        argv[4:5] = ["0", "--tls-port", str(port), "--tls-auth-clients", "no"]
+    argv = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    if tls is None:
+        argv += ["--port", str(port)]
+    else:
+        argv += ["--port", "0", "--tls-port", str(port), "--tls-auth-clients", "no"]
         argv += ["--tls-cert-file", str(tls.cert), "--tls-key-file", str(tls.key), "--tls-ca-cert-file", str(tls.ca)]
     if password:
         argv += ["--requirepass", password]

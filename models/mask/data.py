@@ -71,7 +71,7 @@ def lowered_samples() -> list[Sample]:
     return samples
 
 
-def _pair_number(sample: Sample) -> int:
+def pair_number(sample: Sample) -> int:
     """N of a masks-cls-synthetic ``with_mask_N`` / ``without_mask_N`` twin."""
     return int(sample.image.stem.rsplit("_", 1)[-1])
 
@@ -81,7 +81,7 @@ def _split_key(sample: Sample) -> str:
         return sample.image.name
     if sample.source in ("masks-cls-synthetic", "masks-lowered"):
         # with_mask_N is without_mask_N with a mask pasted on: one source image, one split
-        return f"pair_{_pair_number(sample)}"
+        return f"pair_{pair_number(sample)}"
     return f"{sample.image.parent.name}/{sample.image.name}"
 
 
@@ -137,20 +137,19 @@ def _read_crop(s: Sample, frames: dict[Path, Any]) -> np.ndarray | None:
     if s.box is not None:
         if s.image not in frames:
             frames.clear()
-            frames[s.image] = cv2.imread(str(s.image))
-        if frames[s.image] is None:
-            raise OSError(f"cannot read {s.image}")
+            frames[s.image] = _imread(s.image)
         return face_crop(frames[s.image], s.box)
-    image = cv2.imread(str(s.image))
-    if image is None:
-        raise OSError(f"cannot read {s.image}")
     if s.bare is None:
-        return image
-    bare = cv2.imread(str(s.bare))
-    if bare is None:
-        raise OSError(f"cannot read {s.bare}")
-    rng = np.random.default_rng(_pair_number(s))  # the same face every run
-    return lowered_mask(image, bare, rng)
+        return _imread(s.image)
+    rng = np.random.default_rng(pair_number(s))  # the same face every run
+    return lowered_mask(_imread(s.image), _imread(s.bare), rng)
+
+
+def _imread(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path))
+    if image is None:
+        raise OSError(f"cannot read {path}")
+    return image
 
 
 def _balanced_head(samples: list[Sample], limit: int) -> list[Sample]:
