@@ -442,8 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--smoke", action="store_true")
     sp.set_defaults(func=cmd_bench)
 
-    sp = sub.add_parser("demo-clip", help="make the demo camera clip")
-    sp.add_argument("--out", default="var/demo.mp4")
+    sp = sub.add_parser("demo-clip", help="make the demo camera clip again from ../shared's scenes")
+    sp.add_argument("--out", default="deploy/demo/demo.mp4")
     sp.set_defaults(func=cmd_demo)
     return p
 

@@ -1,4 +1,10 @@
-"""The demo camera: a clip the project draws itself (nothing from ``../shared`` is shipped)."""
+"""The demo camera: a clip made from a few CC0 street scenes of ``masks-det``.
+
+The clip is committed (``deploy/demo/demo.mp4``) so the embedded default runs without
+``../shared``; ``maskwatch demo-clip`` makes it again from the scenes. Each scene is
+shown for a few seconds with a slow zoom, as a camera that pans would see it, so the
+daemon finds faces with and without masks and records the violations.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +13,49 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from models.shared_data import shared_dir
 
-def make_demo_clip(out: Path, seconds: int = 20, fps: int = 15, size: tuple[int, int] = (640, 360)) -> Path:
-    """A moving test scene; the daemon runs on it end to end (it contains no faces)."""
-    if out.exists():
-        return out
+DEMO_SCENES = (
+    "maksssksksss699.jpg",
+    "maksssksksss787.jpg",
+    "maksssksksss495.jpg",
+    "maksssksksss585.jpg",
+    "maksssksksss148.jpg",
+    "maksssksksss389.jpg",
+)
+"""Scenes of the Kaggle "Face Mask Detection" set (CC0) with masked and unmasked faces."""
+ZOOM = 1.15
+
+
+def make_demo_clip(
+    out: Path, seconds_per_scene: float = 4.0, fps: int = 10, size: tuple[int, int] = (640, 360)
+) -> Path:
+    """Write the demo clip to ``out`` (mp4) from :data:`DEMO_SCENES` in ``../shared``."""
+    images = [_read(shared_dir() / "datasets" / "masks-det" / "images" / name) for name in DEMO_SCENES]
     out.parent.mkdir(parents=True, exist_ok=True)
-    w, h = size
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
-    rng = np.random.default_rng(0)
-    background = cv2.GaussianBlur(rng.integers(60, 200, (h, w, 3), dtype=np.uint8), (0, 0), 8)
-    for i in range(seconds * fps):
-        frame = background.copy()
-        x = int((i * 6) % (w + 120)) - 60
-        cv2.rectangle(frame, (x, h // 3), (x + 60, h // 3 + 140), (40, 40, 160), -1)
-        cv2.circle(frame, (x + 30, h // 3 - 25), 25, (150, 180, 220), -1)
-        cv2.putText(
-            frame,
-            f"maskwatch demo  {i / fps:5.1f} s",
-            (10, h - 15),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.6,
-            (255, 255, 255),
-            1,
-            cv2.LINE_AA,
-        )
-        writer.write(frame)
+    if not writer.isOpened():
+        raise OSError(f"cannot write {out}")
+    frames = int(seconds_per_scene * fps)
+    for image in images:
+        for i in range(frames):
+            writer.write(_frame(image, 1.0 + (ZOOM - 1.0) * i / max(frames - 1, 1), size))
     writer.release()
     return out
+
+
+def _read(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path))
+    if image is None:
+        raise OSError(f"cannot read demo scene {path}")
+    return image
+
+
+def _frame(image: np.ndarray, zoom: float, size: tuple[int, int]) -> np.ndarray:
+    """``image`` fitted into ``size`` on a dark background, zoomed about its centre."""
+    w, h = size
+    scale = min(w / image.shape[1], h / image.shape[0]) * zoom
+    transform = np.array(
+        [[scale, 0.0, w / 2 - scale * image.shape[1] / 2], [0.0, scale, h / 2 - scale * image.shape[0] / 2]]
+    )
+    return cv2.warpAffine(image, transform, size, flags=cv2.INTER_LINEAR, borderValue=(24, 24, 24))

@@ -10,5 +10,4 @@ extras=""
 if [ "${1:-}" = "--dev" ]; then extras="[train,dev]"; fi
 .venv/bin/pip install -q -e ".${extras}"
 mkdir -p var
-.venv/bin/maskwatch demo-clip --out var/demo.mp4 >/dev/null
 echo "maskwatch installed in $(pwd)/.venv"

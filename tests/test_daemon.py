@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from bench.loopback.mqtt_watch import MqttWatcher
+from models.shared_data import REPO_ROOT
 from storage.db import Database
 from storage.models import CameraEvent, OutboxAlert, Violation
 from tests.conftest import MASK_CLIPS, NO_MASK_CLIPS, VIDEOS, rows_in, run_cli, start_daemon, wait_for
@@ -137,6 +138,45 @@ def test_camera_drop_and_stall_are_reported_and_recovered(workdir: Path, rtsp, b
     cams = json.loads(run_cli("cameras", "--db", f"sqlite:///{workdir}/mw.db", "--format", "json", check=True).stdout)
     assert cams[0]["camera"] == "lobby"
     watcher.close()
+
+
+def test_the_embedded_default_records_the_demo_clips_unmasked_faces(workdir: Path) -> None:
+    """README's first command: config/demo.yaml, SQLite under var/, the committed demo clip."""
+    (workdir / "deploy").mkdir()
+    (workdir / "deploy" / "demo").symlink_to(REPO_ROOT / "deploy" / "demo")
+    cfg = workdir / "demo.yaml"
+    cfg.write_text((REPO_ROOT / "config" / "demo.yaml").read_text() + "metrics:\n  port: 0\n")  # 9108 may be taken
+    db = f"sqlite:///{workdir}/var/maskwatch.db"
+    daemon = start_daemon(cfg, workdir)
+    try:
+        wait_for(lambda: rows_in(db, select(Violation)), 90, "a violation row from the demo clip")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(60)
+    assert code == 0, (workdir / "daemon.log").read_text()[-3000:]
+    rows = rows_in(db, select(Violation))
+    assert rows and all(v.camera == "demo" and v.label == "without_mask" for v in rows)
+    assert all((workdir / (v.snapshot_path or "-")).exists() for v in rows)
+
+
+def test_demo_clip_is_what_demo_clip_makes(tmp_path: Path) -> None:
+    """The committed clip is the script's output, frame for frame (up to the codec)."""
+    import cv2
+    import numpy as np
+
+    out = tmp_path / "demo.mp4"
+    run_cli("demo-clip", "--out", str(out), check=True)
+    made, shipped = (cv2.VideoCapture(str(p)) for p in (out, REPO_ROOT / "deploy" / "demo" / "demo.mp4"))
+    frames = 0
+    while True:
+        ok_made, a = made.read()
+        ok_shipped, b = shipped.read()
+        assert ok_made == ok_shipped, f"frame counts differ after {frames}"
+        if not ok_made:
+            break
+        assert np.abs(a.astype(int) - b.astype(int)).mean() < 2.0
+        frames += 1
+    assert frames >= 200
 
 
 @pytest.mark.faults
