@@ -53,12 +53,6 @@ def test_splits_keep_each_source_image_in_one_split() -> None:
     for part, samples in split_samples("masks-det").items():
         for s in samples:
             assert scenes.setdefault(s.image.name, part) == part
-    photos = {(s.image, part) for part, samples in split_samples("masks-cls").items() for s in samples}
-    for dataset in ("masks-det-pasted", "masks-cls-pasted"):  # a bare face and the pair whose mask it wears
-        for part, samples in split_samples(dataset).items():
-            for s in samples:
-                assert s.mask_pair is not None and part_of[s.mask_pair] == part
-                assert scenes[s.image.name] == part if s.box else (s.image, part) in photos
 
 
 def test_lowered_mask_uncovers_the_nose() -> None:
@@ -79,35 +73,6 @@ def test_lowered_mask_uncovers_the_nose() -> None:
     uncovered = region[top].astype(bool)
     assert np.array_equal(out[top][uncovered], bare[top][uncovered])  # the mask's old top edge shows the face
     assert np.abs(out.astype(int) - bare.astype(int)).max(axis=2).mean() > 10 * region.mean()  # mask still on
-
-
-def test_pasted_mask_covers_the_nose_or_sits_below_it() -> None:
-    import cv2
-    import numpy as np
-
-    from models.mask.pasted import face_landmarks, paste_mask
-
-    synthetic = shared_dir() / "datasets" / "masks-cls-synthetic"
-    masked = cv2.imread(str(synthetic / "with_mask" / "with_mask_1.jpg"))
-    bare = cv2.imread(str(synthetic / "without_mask" / "without_mask_1.jpg"))
-    photo = next(p for p, label in _fixed_sample("masks-cls", 5) if label == "without_mask")
-    face = cv2.imread(str(photo))  # a real unmasked face
-    assert masked is not None and bare is not None and face is not None
-    marks = face_landmarks(face)
-    assert marks is not None
-    nose = marks[2].astype(int)
-    radius = max(2, int(0.03 * max(face.shape[:2])))
-
-    def change_at_nose(out: np.ndarray) -> float:
-        window = np.s_[nose[1] - radius : nose[1] + radius, nose[0] - radius : nose[0] + radius]
-        return float(np.abs(out[window].astype(int) - face[window].astype(int)).mean())
-
-    worn = paste_mask(face, masked, bare, lowered=False, rng=np.random.default_rng(0))
-    pulled_down = paste_mask(face, masked, bare, lowered=True, rng=np.random.default_rng(0))
-    assert worn is not None and pulled_down is not None and worn.shape == pulled_down.shape == face.shape
-    assert change_at_nose(worn) > 20 > 6 > change_at_nose(pulled_down)  # covered, then uncovered
-    lower_face = np.s_[int(marks[3:, 1].max()) :, :]
-    assert np.abs(pulled_down[lower_face].astype(int) - face[lower_face].astype(int)).mean() > 10  # still worn
 
 
 def test_classify_walks_folders_and_reports_unreadable(tmp_path: Path) -> None:

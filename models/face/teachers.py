@@ -46,16 +46,6 @@ class YuNet:
             out.append(((x, y, x + bw, y + bh), float(f[-1])))
         return out
 
-    def landmarks(self, image: np.ndarray) -> np.ndarray | None:
-        """Eyes, nose tip and mouth corners ``(5, 2)`` of the largest face (image px), or None."""
-        h, w = image.shape[:2]
-        self.det.setInputSize((w, h))
-        _, faces = self.det.detect(image)
-        if faces is None or len(faces) == 0:
-            return None
-        best = max(faces, key=lambda f: float(f[2] * f[3]))
-        return np.asarray(best[4:14], dtype=np.float32).reshape(5, 2)
-
 
 @lru_cache(maxsize=16)
 def _anchors(width: int, height: int) -> np.ndarray:

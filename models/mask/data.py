@@ -6,7 +6,6 @@ fall in two splits). Arrays are cached under ``.cache/`` per input size.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ import cv2
 import numpy as np
 
 from models.mask.lowered import lowered_mask
-from models.mask.pasted import paste_mask
 from models.shared_data import REPO_ROOT, detection_scenes, shared_dir
 from models.splits import load_split
 from workers.crops import face_crop, to_model_input
@@ -34,7 +32,6 @@ class Sample:
     source: str  # data set name: masks-cls, masks-cls-synthetic, masks-worn, masks-det
     box: tuple[float, float, float, float] | None = None  # face box in a scene, else whole image
     bare: Path | None = None  # masks-lowered: the unmasked twin the mask is pasted onto, lower down
-    mask_pair: int | None = None  # masks-*-pasted: the masks-cls-synthetic pair whose mask is pasted on
 
 
 FOLDER_LABELS = {
@@ -74,42 +71,13 @@ def lowered_samples() -> list[Sample]:
     return samples
 
 
-PASTED_FROM = {"masks-det-pasted": "masks-det", "masks-cls-pasted": "masks-cls"}
-"""Pasted-mask data sets and the data set whose real bare faces they are made from."""
-PASTED_LABELS = ("with_mask", "incorrect_mask")
-
-
-def pasted_samples(dataset: str) -> list[Sample]:
-    """Bare faces wearing a pair's mask, right or pulled down (see models.mask.pasted).
-
-    Each camera face (masks-det) is made twice, once per label; every other photo
-    (masks-cls) once, the labels taking turns. A face takes masks only from pairs of its
-    own split, so no pair's mask crosses splits.
-    """
-    pairs = {
-        part: [pair_number(s) for s in items if s.label == LABEL_INDEX["with_mask"]]
-        for part, items in split_samples("masks-cls-synthetic").items()
-    }
-    samples = []
-    for part, items in split_samples(PASTED_FROM[dataset]).items():
-        bare = [s for s in items if s.label == LABEL_INDEX["without_mask"]]
-        if dataset == "masks-cls-pasted":
-            bare = bare[::2]
-        for i, face in enumerate(bare):
-            labels = PASTED_LABELS if dataset == "masks-det-pasted" else (PASTED_LABELS[i % 2],)
-            for k, label in enumerate(labels):
-                pair = pairs[part][((2 * i + k) * 7919) % len(pairs[part])]
-                samples.append(Sample(face.image, LABEL_INDEX[label], dataset, face.box, mask_pair=pair))
-    return samples
-
-
 def pair_number(sample: Sample) -> int:
     """N of a masks-cls-synthetic ``with_mask_N`` / ``without_mask_N`` twin."""
     return int(sample.image.stem.rsplit("_", 1)[-1])
 
 
 def _split_key(sample: Sample) -> str:
-    if sample.source in ("masks-det", "masks-det-pasted"):
+    if sample.source == "masks-det":
         return sample.image.name
     if sample.source in ("masks-cls-synthetic", "masks-lowered"):
         # with_mask_N is without_mask_N with a mask pasted on: one source image, one split
@@ -117,7 +85,7 @@ def _split_key(sample: Sample) -> str:
     return f"{sample.image.parent.name}/{sample.image.name}"
 
 
-SPLIT_OF = {"masks-lowered": "masks-cls-synthetic", **PASTED_FROM}
+SPLIT_OF = {"masks-lowered": "masks-cls-synthetic"}
 """Derived data sets use the split of the data set they are made from."""
 
 
@@ -127,8 +95,6 @@ def split_samples(dataset: str) -> dict[str, list[Sample]]:
         samples = scene_samples()
     elif dataset == "masks-lowered":
         samples = lowered_samples()
-    elif dataset in PASTED_FROM:
-        samples = pasted_samples(dataset)
     else:
         samples = folder_samples(dataset)
     split = load_split(SPLIT_OF.get(dataset, dataset), [_split_key(s) for s in samples])
@@ -139,15 +105,7 @@ def split_samples(dataset: str) -> dict[str, list[Sample]]:
     return out
 
 
-DATASETS = (
-    "masks-cls",
-    "masks-cls-synthetic",
-    "masks-worn",
-    "masks-det",
-    "masks-lowered",
-    "masks-det-pasted",
-    "masks-cls-pasted",
-)
+DATASETS = ("masks-cls", "masks-cls-synthetic", "masks-worn", "masks-det", "masks-lowered")
 
 
 def load_arrays(dataset: str, part: str, size: int, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -180,21 +138,11 @@ def _read_crop(s: Sample, frames: dict[Path, Any]) -> np.ndarray | None:
         if s.image not in frames:
             frames.clear()
             frames[s.image] = _imread(s.image)
-        face = face_crop(frames[s.image], s.box)
-    else:
-        face = _imread(s.image)
-    if s.mask_pair is not None:
-        masked, bare = (_synthetic_pair_image(name, s.mask_pair) for name in ("with_mask", "without_mask"))
-        rng = np.random.default_rng([s.mask_pair, s.label, zlib.crc32(repr((s.image.name, s.box)).encode())])
-        return paste_mask(face, masked, bare, s.label == LABEL_INDEX["incorrect_mask"], rng)
+        return face_crop(frames[s.image], s.box)
     if s.bare is None:
-        return face
+        return _imread(s.image)
     rng = np.random.default_rng(pair_number(s))  # the same face every run
-    return lowered_mask(face, _imread(s.bare), rng)
-
-
-def _synthetic_pair_image(label: str, pair: int) -> np.ndarray:
-    return _imread(shared_dir() / "datasets" / "masks-cls-synthetic" / label / f"{label}_{pair}.jpg")
+    return lowered_mask(_imread(s.image), _imread(s.bare), rng)
 
 
 def _imread(path: Path) -> np.ndarray:
