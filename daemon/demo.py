@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.shared_data import shared_dir
+from models.shared_data import read_image, shared_dir
 
 DEMO_SCENES = (
     "maksssksksss699.jpg",
@@ -31,7 +31,7 @@ def make_demo_clip(
     out: Path, seconds_per_scene: float = 4.0, fps: int = 10, size: tuple[int, int] = (640, 360)
 ) -> Path:
     """Write the demo clip to ``out`` (mp4) from :data:`DEMO_SCENES` in ``../shared``."""
-    images = [_read(shared_dir() / "datasets" / "masks-det" / "images" / name) for name in DEMO_SCENES]
+    images = [read_image(shared_dir() / "datasets" / "masks-det" / "images" / name) for name in DEMO_SCENES]
     out.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
     if not writer.isOpened():
@@ -42,13 +42,6 @@ def make_demo_clip(
             writer.write(_frame(image, 1.0 + (ZOOM - 1.0) * i / max(frames - 1, 1), size))
     writer.release()
     return out
-
-
-def _read(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path))
-    if image is None:
-        raise OSError(f"cannot read demo scene {path}")
-    return image
 
 
 def _frame(image: np.ndarray, zoom: float, size: tuple[int, int]) -> np.ndarray:

@@ -11,6 +11,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,6 +24,14 @@ def shared_dir() -> Path:
     if not path.is_dir():
         raise FileNotFoundError(f"shared data folder not found at {path}; set MASKWATCH_SHARED to its location")
     return path
+
+
+def read_image(path: Path) -> np.ndarray:
+    """A BGR image; an unreadable file is an error, not a silent ``None``."""
+    image = cv2.imread(str(path))
+    if image is None:
+        raise OSError(f"cannot read {path}")
+    return image
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from models.mask.lowered import lowered_mask
-from models.shared_data import REPO_ROOT, detection_scenes, shared_dir
+from models.shared_data import REPO_ROOT, detection_scenes, read_image, shared_dir
 from models.splits import load_split
 from workers.crops import face_crop, to_model_input
 
@@ -137,19 +136,12 @@ def _read_crop(s: Sample, frames: dict[Path, Any]) -> np.ndarray | None:
     if s.box is not None:
         if s.image not in frames:
             frames.clear()
-            frames[s.image] = _imread(s.image)
+            frames[s.image] = read_image(s.image)
         return face_crop(frames[s.image], s.box)
     if s.bare is None:
-        return _imread(s.image)
+        return read_image(s.image)
     rng = np.random.default_rng(pair_number(s))  # the same face every run
-    return lowered_mask(_imread(s.image), _imread(s.bare), rng)
-
-
-def _imread(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path))
-    if image is None:
-        raise OSError(f"cannot read {path}")
-    return image
+    return lowered_mask(read_image(s.image), read_image(s.bare), rng)
 
 
 def _balanced_head(samples: list[Sample], limit: int) -> list[Sample]:
