@@ -61,3 +61,16 @@ def test_rejoin_can_be_turned_off() -> None:
     cam.update(Detections("door", fid, 1003.5, (), FRAME))
     _feed(cam, 1004.0, 2.0, (130, 105, 190, 175), "without_mask", fid + 1)
     assert len(sink.violations) == 2
+
+
+def test_two_people_side_by_side_are_two_violations() -> None:
+    """The rejoin rule is for a person the tracker lost, never for someone seen beside them."""
+    cam, sink = _camera(track_lost_seconds=1.0, rejoin_seconds=10.0)
+    alone, together = (100, 100, 160, 170), (180, 100, 240, 170)  # centres a face and a third apart
+    fid = _feed(cam, 1000.0, 2.0, alone, "without_mask", 1)
+    assert len(sink.violations) == 1
+    for i in range(15):  # a second unmasked person steps up beside the first, listed first
+        first = Face(alone, 0.9, "without_mask", 0.95)
+        faces = (Face(together, 0.9, "without_mask", 0.95),) + ((first,) if not 2 <= i <= 5 else ())
+        cam.update(Detections("door", fid + i, 1002.0 + i / 5, faces, FRAME))  # the first is missed for a moment
+    assert len(sink.violations) == 2

@@ -56,6 +56,7 @@ class _Track:
     peak: float = 0.0
     improved: bool = False
     box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    beside: set[int] = field(default_factory=set)  # violations whose person was in a frame with this track
 
 
 @dataclass
@@ -104,14 +105,21 @@ class CameraViolations:
     def update(self, det: Detections) -> None:
         now = det.captured_at
         self.last_frame_id = det.frame_id
-        for tf in self.tracker.update(det.faces):
-            self._observe(tf.track_id, tf.face, det, now)
+        tracked = self.tracker.update(det.faces)
+        in_frame: dict[int, int] = {}  # track id -> its violation, for the tracks in this frame
+        for tf in tracked:
+            known = self.tracks.get(tf.track_id)
+            if known is not None and known.violation_id is not None and known.violation_id >= 0:
+                in_frame[tf.track_id] = known.violation_id
+        for tf in tracked:
+            self._observe(tf.track_id, tf.face, det, now, in_frame)
         self.expire(now)
 
-    def _observe(self, track_id: int, face: Face, det: Detections, now: float) -> None:
+    def _observe(self, track_id: int, face: Face, det: Detections, now: float, in_frame: dict[int, int]) -> None:
         track = self.tracks.get(track_id)
         if track is None:
             track = self.tracks[track_id] = _Track(now, now, deque(maxlen=self.policy.window))
+        track.beside.update(vid for other, vid in in_frame.items() if other != track_id)
         track.last_seen = now
         track.box = face.box
         if track.violation_id is not None and track.violation_id in self.sightings:
@@ -161,12 +169,16 @@ class CameraViolations:
                 self.sightings[vid] = _Sighting(face.box, now)
 
     def _rejoin(self, track: _Track, now: float) -> int | None:
-        """The violation this track continues, if its person was lost by the tracker a moment ago."""
+        """The violation this track continues, if its person was lost by the tracker a moment ago.
+
+        A track ever seen in one frame with the violation's person is someone beside them.
+        """
         if self.policy.rejoin_seconds <= 0:
             return None
         for vid, seen in self.sightings.items():
             if (
-                seen.last_seen < now
+                vid not in track.beside
+                and seen.last_seen < now
                 and now - seen.last_seen <= self.policy.rejoin_seconds
                 and _near(seen.box, track.box)
             ):

@@ -30,8 +30,8 @@ class ViolationPolicy(Section):
         ge=0,
         title="Rejoin window",
         description="A new track that qualifies within this many seconds of a violation's last sighting, near where "
-        "it was last seen and not seen beside it, is taken as the same person (the tracker lost them): no second "
-        "violation. 0 turns this off.",
+        "that person was last seen and never in one frame with them, is taken as the same person (the tracker lost "
+        "them): no second violation. 0 turns this off.",
     )
 
     @model_validator(mode="after")
