@@ -287,6 +287,7 @@ def _train(args: argparse.Namespace) -> int:
                 width=args.width,
                 layout=args.layout,
                 seed=args.seed,
+                with_val=args.with_val,
                 name=name,
             )
         )
@@ -430,6 +431,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--width", type=float, default=1.0, help="mask: channel multiplier of ours")
     sp.add_argument("--layout", choices=["wide", "compact"], default="wide", help="mask: our network's layout")
     sp.add_argument("--seed", type=int, default=0, help="mask: random seed (weights, shuffling, augmentation)")
+    sp.add_argument(
+        "--with-val",
+        action="store_true",
+        help="mask: train on the train and val splits, keep the last epoch (the final model of a recipe fixed on val)",
+    )
     sp.set_defaults(func=cmd_train)
 
     sp = sub.add_parser("eval", help="evaluate the shipped models")

@@ -127,8 +127,11 @@ def test_train_mask_one_epoch(arch: str, stage2: bool, tmp_path: Path) -> None:
         init = ["--init", str(mask_dir / "maskwatch_stage1.keras")]
         res = run_cli("train", "mask", *init, "--name", "maskwatch_finetune", *quick, timeout=600, check=True)
         assert "fine-tuning" in res.stdout
-        run_cli("train", "mask", *init, "--lowres", "0.5", "--name", "ft_lowres", *quick, timeout=600, check=True)
-        assert json.loads((mask_dir / "ft_lowres_metrics.json").read_text())["lowres"] == 0.5
+        lowres = ["--lowres", "0.5", "--with-val", "--name", "ft_lowres"]
+        run_cli("train", "mask", *init, *lowres, *quick, timeout=600, check=True)
+        ft_lowres = json.loads((mask_dir / "ft_lowres_metrics.json").read_text())
+        assert ft_lowres["lowres"] == 0.5 and ft_lowres["val_in_training"]
+        assert ft_lowres["train_images"] == 2 * ft_lowres["val_images"]  # --limit: as many per split
         assert not onnx.exists()  # fine-tunes are inputs to the soup, not shipped
         parts = [str(mask_dir / "maskwatch_finetune.keras"), str(mask_dir / "ft_lowres.keras")]
         res = run_cli("train", "mask", "--soup", *parts, "--out", str(tmp_path), timeout=600, check=True)

@@ -45,6 +45,7 @@ class MaskTrainOptions:
     out_dir: Path = MODELS_DIR
     threads: int = 2
     seed: int = 0
+    with_val: bool = False  # ours: train on train + val and keep the last epoch (the final model of a fixed recipe)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -80,6 +81,10 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
     else:
         train = _concat([load_arrays(d, "train", size, opts.limit) for d in DATASETS])
         val = _concat([load_arrays(d, "val", size, opts.limit) for d in DATASETS])
+        if opts.with_val:
+            # Real below-nose faces are what the model is short of; once the recipe is fixed
+            # on val, val's faces are worth more in training. Val figures are then not held out.
+            train = _concat([train, val])
         model = maskwatch_cnn(len(LABELS), size, opts.width, opts.layout)
         if opts.init:
             # global pooling: the weights of one input size load into another
@@ -104,12 +109,14 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
     print(f"training {opts.arch}: {len(train[0])} train / {len(val[0])} val images, {epochs} epochs")
     started = time.time()
     best_path = Path(tempfile.mkdtemp()) / "best.keras"
+    # the checkpoint is chosen on val, unless val is in training: then the last epoch
+    checkpoint = keras.callbacks.ModelCheckpoint(best_path, monitor="val_loss", save_best_only=not opts.with_val)
     history = model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=epochs,
         class_weight=class_weight,
-        callbacks=[keras.callbacks.ModelCheckpoint(best_path, monitor="val_loss", save_best_only=True)],
+        callbacks=[checkpoint],
         verbose=1 if sys.stdout.isatty() else 2,
     )
     model = keras.models.load_model(best_path, compile=False)  # shipped without optimizer state
@@ -125,6 +132,7 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         "layout": None if thesis else opts.layout,
         "train_images": int(len(train[0])),
         "val_images": int(len(val[0])),
+        "val_in_training": opts.with_val,
         "minutes": round((time.time() - started) / 60, 1),
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
     }
