@@ -163,10 +163,16 @@ def _soup(opts: MaskTrainOptions) -> dict[str, Any]:
         "soup": [str(p) for p in opts.soup],
         "input": size,
         "val_images": int(len(val[0])),
+        "val_in_training": any(_trained_on_val(p) for p in opts.soup),
         "history": {},
     }
     print(f"averaged the weights of {len(models)} models: {', '.join(map(str, opts.soup))}")
     return _ship(soup, name, opts.out_dir, val, record, len(LABELS))
+
+
+def _trained_on_val(keras_path: Path) -> bool:
+    metrics = keras_path.with_name(f"{keras_path.stem}_metrics.json")
+    return metrics.exists() and bool(json.loads(metrics.read_text()).get("val_in_training"))
 
 
 def _ship(
