@@ -140,6 +140,8 @@ def test_train_mask_one_epoch(arch: str, stage2: bool, tmp_path: Path) -> None:
         assert onnx.stat().st_size > 10_000 and (mask_dir / "maskwatch_confusion.png").exists()
         bad = run_cli("train", "mask", "--soup", parts[0], str(REPO_ROOT / "models" / "mask" / "thesis.keras"))
         assert bad.returncode != 0 and "differ in shape" in bad.stderr
+        bad = run_cli("train", "mask", "--arch", "thesis", "--with-val", *quick)
+        assert bad.returncode == 2 and "--with-val is for ours" in bad.stderr
         return
     res = run_cli("train", "mask", "--arch", arch, *quick, timeout=600, check=True)
     metrics = json.loads((mask_dir / f"{arch}_metrics.json").read_text())

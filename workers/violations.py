@@ -106,20 +106,21 @@ class CameraViolations:
         now = det.captured_at
         self.last_frame_id = det.frame_id
         tracked = self.tracker.update(det.faces)
-        in_frame: dict[int, int] = {}  # track id -> its violation, for the tracks in this frame
-        for tf in tracked:
-            known = self.tracks.get(tf.track_id)
-            if known is not None and known.violation_id is not None and known.violation_id >= 0:
-                in_frame[tf.track_id] = known.violation_id
+        # the violations whose person is in this frame; known before any track of it is observed
+        in_frame = {
+            t.violation_id
+            for tf in tracked
+            if (t := self.tracks.get(tf.track_id)) is not None and t.violation_id is not None and t.violation_id >= 0
+        }
         for tf in tracked:
             self._observe(tf.track_id, tf.face, det, now, in_frame)
         self.expire(now)
 
-    def _observe(self, track_id: int, face: Face, det: Detections, now: float, in_frame: dict[int, int]) -> None:
+    def _observe(self, track_id: int, face: Face, det: Detections, now: float, in_frame: set[int]) -> None:
         track = self.tracks.get(track_id)
         if track is None:
             track = self.tracks[track_id] = _Track(now, now, deque(maxlen=self.policy.window))
-        track.beside.update(vid for other, vid in in_frame.items() if other != track_id)
+        track.beside |= in_frame  # its own violation too: harmless, a track with one never rejoins
         track.last_seen = now
         track.box = face.box
         if track.violation_id is not None and track.violation_id in self.sightings:

@@ -66,6 +66,8 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
     if opts.soup:
         return _soup(opts)
     thesis = opts.arch == "thesis"
+    if thesis and opts.with_val:
+        raise ValueError("--with-val is for ours: the thesis run already trains on train + val (test is held out)")
     size = THESIS_INPUT if thesis else opts.size
     name = opts.name or opts.arch
     strength = 0.0  # the thesis trained without augmentation
