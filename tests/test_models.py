@@ -40,6 +40,22 @@ def test_classify_json_contract_and_accuracy_floor() -> None:
     assert accuracy >= CLASSIFY_FLOOR, f"accuracy {accuracy:.3f} below the floor {CLASSIFY_FLOOR}"
 
 
+@pytest.mark.slow
+def test_eval_masks_compares_ours_with_the_thesis_cnn_in_one_run() -> None:
+    """Issue 2's table: ours >= 99 % on masks-cls test and above the thesis CNN on both test splits."""
+    res = run_cli("eval", "masks", "--no-report", timeout=900, check=True)
+    results = json.loads(res.stdout)
+    for split, rows in results["sets"].items():
+        ours, thesis = rows["maskwatch CNN"], rows["thesis CNN"]
+        assert ours["accuracy"] > thesis["accuracy"], split
+        assert {"KNN (k=5, gray 32 px)", "decision tree (gray 32 px)", "SVM (RBF, gray 32 px)"} < set(rows)
+    assert results["sets"]["masks-cls test"]["maskwatch CNN"]["accuracy"] >= 0.99
+    margins = results["crop_margins"]["maskwatch CNN"]
+    assert set(margins) == {"0", "0.05", "0.15", "0.3"}
+    assert all(m["incorrect_n"] == margins["0.15"]["incorrect_n"] > 0 for m in margins.values())
+    assert results["speed"]["maskwatch CNN"]["ms_per_face_batch32"] > 0
+
+
 def test_splits_keep_each_source_image_in_one_split() -> None:
     """A masked twin, its bare original and the lowered-mask face made from them share a split."""
     part_of: dict[int, str] = {}

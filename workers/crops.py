@@ -27,10 +27,10 @@ def square_crop_box(
     return nx1, ny1, max(nx2, nx1 + 1), max(ny2, ny1 + 1)
 
 
-def face_crop(frame: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+def face_crop(frame: np.ndarray, box: tuple[float, float, float, float], margin: float = FACE_MARGIN) -> np.ndarray:
     """The face region of ``frame`` (any size; :func:`to_model_input` resizes it)."""
     h, w = frame.shape[:2]
-    x1, y1, x2, y2 = square_crop_box(box, w, h)
+    x1, y1, x2, y2 = square_crop_box(box, w, h, margin)
     return frame[y1:y2, x1:x2]
 
 

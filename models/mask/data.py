@@ -15,7 +15,7 @@ import numpy as np
 from models.mask.lowered import lowered_mask
 from models.shared_data import REPO_ROOT, detection_scenes, read_image, shared_dir
 from models.splits import load_split
-from workers.crops import face_crop, to_model_input
+from workers.crops import FACE_MARGIN, face_crop, to_model_input
 
 LABELS = ("with_mask", "without_mask", "incorrect_mask")
 LABEL_INDEX = {name: i for i, name in enumerate(LABELS)}
@@ -107,9 +107,18 @@ def split_samples(dataset: str) -> dict[str, list[Sample]]:
 DATASETS = ("masks-cls", "masks-cls-synthetic", "masks-worn", "masks-det", "masks-lowered")
 
 
-def load_arrays(dataset: str, part: str, size: int, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(x uint8 (n, size, size, 3) RGB, y int)`` of one split, cached on disk."""
-    cache = CACHE / f"{dataset}.{part}.{size}{'' if limit is None else f'.l{limit}'}.npz"
+def load_arrays(
+    dataset: str, part: str, size: int, limit: int | None = None, margin: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(x uint8 (n, size, size, 3) RGB, y int)`` of one split, cached on disk.
+
+    ``margin``: real-scene faces cut with this margin instead of the daemon's (another
+    camera's or collection's crops may be tighter or looser).
+    """
+    if margin is not None and dataset != "masks-det":
+        raise ValueError("a crop margin applies to the real-scene crops (masks-det) only")
+    tags = ("" if limit is None else f".l{limit}") + ("" if margin is None else f".m{margin:g}")
+    cache = CACHE / f"{dataset}.{part}.{size}{tags}.npz"
     if cache.exists():
         with np.load(cache) as z:
             return z["x"], z["y"]
@@ -119,7 +128,7 @@ def load_arrays(dataset: str, part: str, size: int, limit: int | None = None) ->
     images, labels = [], []
     frames: dict[Path, Any] = {}
     for s in samples:
-        crop = _read_crop(s, frames)
+        crop = _read_crop(s, frames, FACE_MARGIN if margin is None else margin)
         if crop is None:
             continue  # a pair whose pasted mask was not found
         images.append((to_model_input([crop], size)[0] * 255.0 + 0.5).astype(np.uint8))
@@ -131,13 +140,13 @@ def load_arrays(dataset: str, part: str, size: int, limit: int | None = None) ->
     return xs, ys
 
 
-def _read_crop(s: Sample, frames: dict[Path, Any]) -> np.ndarray | None:
+def _read_crop(s: Sample, frames: dict[Path, Any], margin: float) -> np.ndarray | None:
     """The face as the daemon would crop it (BGR); ``frames`` caches the last scene read."""
     if s.box is not None:
         if s.image not in frames:
             frames.clear()
             frames[s.image] = read_image(s.image)
-        return face_crop(frames[s.image], s.box)
+        return face_crop(frames[s.image], s.box, margin)
     if s.bare is None:
         return read_image(s.image)
     rng = np.random.default_rng(pair_number(s))  # the same face every run
