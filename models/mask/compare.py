@@ -196,10 +196,10 @@ def _write_report(results: dict[str, Any]) -> None:
         "| --- | " + " | ".join("---" for _ in CROP_MARGINS) + " |",
     ]
     for name, by_margin in results["crop_margins"].items():
-        cells = [by_margin[f"{m:g}"] for m in CROP_MARGINS]
+        at = [by_margin[f"{margin:g}"] for margin in CROP_MARGINS]
         lines.append(
             f"| {name} | "
-            + " | ".join(f"{c['binary_accuracy']:.3f}, {c['incorrect_right']} / {c['incorrect_n']}" for c in cells)
+            + " | ".join(f"{a['binary_accuracy']:.3f}, {a['incorrect_right']} / {a['incorrect_n']}" for a in at)
             + " |"
         )
     lines += [
