@@ -288,7 +288,6 @@ def _train(args: argparse.Namespace) -> int:
                 layout=args.layout,
                 seed=args.seed,
                 with_val=args.with_val,
-                scene_margins=tuple(args.scene_margins or ()),
                 name=name,
             )
         )
@@ -436,13 +435,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-val",
         action="store_true",
         help="mask: train on the train and val splits, keep the last epoch (the final model of a recipe fixed on val)",
-    )
-    sp.add_argument(
-        "--scene-margins",
-        type=float,
-        nargs="+",
-        metavar="MARGIN",
-        help="mask: also train on the real-scene faces cut with these crop margins (e.g. 0 0.3; the daemon's is 0.15)",
     )
     sp.set_defaults(func=cmd_train)
 

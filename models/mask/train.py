@@ -46,7 +46,6 @@ class MaskTrainOptions:
     threads: int = 2
     seed: int = 0
     with_val: bool = False  # ours: train on train + val and keep the last epoch (the final model of a fixed recipe)
-    scene_margins: tuple[float, ...] = ()  # ours: the real-scene training faces also cut at these crop margins
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -82,15 +81,12 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         val_ds = plain_dataset(*val, 64)
         class_weight = None
     else:
-        parts = ("train", "val") if opts.with_val else ("train",)
-        # Real below-nose faces are what the model is short of; once the recipe is fixed
-        # on val, val's faces are worth more in training. Val figures are then not held out.
-        train = _concat([load_arrays(d, p, size, opts.limit) for p in parts for d in DATASETS])
-        # The same real faces cut tighter or looser: other cameras' and collections' crops
-        # are not all cut with the daemon's margin (val stays at the daemon's).
-        extra = [load_arrays("masks-det", p, size, opts.limit, m) for p in parts for m in opts.scene_margins]
-        train = _concat([train, *extra])
+        train = _concat([load_arrays(d, "train", size, opts.limit) for d in DATASETS])
         val = _concat([load_arrays(d, "val", size, opts.limit) for d in DATASETS])
+        if opts.with_val:
+            # Real below-nose faces are what the model is short of; once the recipe is fixed
+            # on val, val's faces are worth more in training. Val figures are then not held out.
+            train = _concat([train, val])
         model = maskwatch_cnn(len(LABELS), size, opts.width, opts.layout)
         if opts.init:
             # global pooling: the weights of one input size load into another
@@ -139,7 +135,6 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         "train_images": int(len(train[0])),
         "val_images": int(len(val[0])),
         "val_in_training": opts.with_val,
-        "scene_margins": list(opts.scene_margins),
         "minutes": round((time.time() - started) / 60, 1),
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
     }
