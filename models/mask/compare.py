@@ -19,7 +19,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
-from models.mask.data import LABELS, load_arrays
+from models.mask.data import LABEL_INDEX, LABELS, load_arrays
 from models.shared_data import REPO_ROOT
 
 REPORT = REPO_ROOT / "models" / "MASK_MODEL.md"
@@ -101,12 +101,12 @@ def _small_faces(classifiers: dict[str, Any], x: np.ndarray, y: np.ndarray) -> d
     }
 
 
-def _crop_margins(classifiers: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+def _crop_margins(classifiers: dict[str, Any], size: int) -> dict[str, dict[str, dict[str, Any]]]:
     """Per model and margin: accuracy, with/without accuracy, incorrect_mask right of all."""
     out: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in classifiers}
     for margin in CROP_MARGINS:
-        x, y = load_arrays("masks-det", "test", 128, margin=margin)
-        incorrect = y == LABELS.index("incorrect_mask")
+        x, y = load_arrays("masks-det", "test", size, margin=margin)
+        incorrect = y == LABEL_INDEX["incorrect_mask"]
         for name, clf in classifiers.items():
             m = _metrics(y, pred := _onnx_predict(clf, x))
             out[name][f"{margin:g}"] = {
@@ -140,7 +140,7 @@ def compare_masks(write_report: bool = True) -> dict[str, Any]:
         "sets": {},
         "speed": {name: _onnx_ms_per_face(clf, faces[0]) for name, clf in cnns.items()},
         "small_faces": _small_faces(cnns, *faces),
-        "crop_margins": _crop_margins(cnns),
+        "crop_margins": _crop_margins(cnns, size),
     }
     for set_name, (x, y) in sets.items():
         rows: dict[str, Any] = {name: _metrics(y, _onnx_predict(clf, x)) for name, clf in cnns.items()}

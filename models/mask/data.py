@@ -117,6 +117,8 @@ def load_arrays(
     """
     if margin is not None and dataset != "masks-det":
         raise ValueError("a crop margin applies to the real-scene crops (masks-det) only")
+    if margin == FACE_MARGIN:
+        margin = None  # the daemon's own crops: one cache file, not two alike
     tags = ("" if limit is None else f".l{limit}") + ("" if margin is None else f".m{margin:g}")
     cache = CACHE / f"{dataset}.{part}.{size}{tags}.npz"
     if cache.exists():
