@@ -52,6 +52,7 @@ def _cycle(det: Any, frames: list[np.ndarray]) -> Callable[[], Any]:
 def stage_timings(frames: list[np.ndarray], reps: int) -> dict[str, float]:
     from workers.classifier import MaskClassifier
     from workers.detector import FaceDetector
+    from workers.devices import resolve_device
     from workers.messages import decode_jpeg, encode_jpeg
 
     out: dict[str, float] = {}
@@ -59,6 +60,12 @@ def stage_timings(frames: list[np.ndarray], reps: int) -> dict[str, float]:
         for size in sizes:
             det = FaceDetector(REPO_ROOT / "models" / weights, imgsz=size, device="cpu")
             out[f"detect_{Path(weights).suffix[1:]}_{size}_ms"] = _ms(_cycle(det, frames), reps)
+    if resolve_device("auto").startswith("cuda"):
+        # the daemon's default weights on the GPU, one frame and a batch of eight per call
+        det = FaceDetector(REPO_ROOT / "models" / "face_detector.onnx", imgsz=416, device="auto")
+        out["detect_cuda_416_ms"] = _ms(_cycle(det, frames), reps * 3)
+        batch = frames[:8]
+        out["detect_cuda_416_b8_ms_per_frame"] = _ms(lambda: det.detect(batch), reps * 3) / len(batch)
     clf = MaskClassifier(REPO_ROOT / "models" / "mask_classifier.onnx")
     crops = [f[: f.shape[0] // 3, : f.shape[1] // 4] for f in frames] * 32
     out["classify_b1_ms_per_face"] = _ms(lambda: clf.classify(crops[:1]), reps * 3)

@@ -318,6 +318,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.cuda:
+        from bench.cuda import run_cuda_bench
+
+        return run_cuda_bench()
     from bench.run import run_bench
 
     return run_bench(quick=args.quick, smoke=args.smoke)
@@ -446,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("bench", help="benchmarks against the naive loop")
     sp.add_argument("--quick", action="store_true")
     sp.add_argument("--smoke", action="store_true")
+    sp.add_argument("--cuda", action="store_true", help="the detector on the GPU against this box's CPU")
     sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("demo-clip", help="make the demo camera clip again from ../shared's scenes")

@@ -11,3 +11,15 @@ def test_bench_quick_smoke_prints_its_line() -> None:
     fields = dict(pair.split("=", 1) for pair in last.split())
     assert {"speedup_vs_naive", "realtime_cameras", "alert_latency_p95_ms"} <= set(fields)
     assert float(fields["speedup_vs_naive"]) > 0 and int(fields["realtime_cameras"]) >= 0
+
+
+def test_bench_cuda_runs_on_a_gpu_and_says_so_without_one() -> None:
+    res = run_cli("bench", "--cuda", timeout=600)
+    if res.returncode == 2:  # no GPU on this box: a clear word, nothing written
+        assert "no CUDA device" in res.stderr
+        return
+    assert res.returncode == 0, res.stderr
+    fields = dict(pair.split("=", 1) for pair in res.stdout.strip().splitlines()[-1].split())
+    found, of = map(int, fields["faces_agree"].split("/"))
+    assert of > 0 and found >= 0.9 * of
+    assert fields["scan_same_violations"] == "True"

@@ -122,6 +122,17 @@ def test_detect_json_finds_the_faces_of_fixed_scenes() -> None:
     assert total > 0 and hit / total >= DETECT_RECALL_FLOOR, f"recall {hit}/{total}"
 
 
+def test_detector_on_a_gpu_without_onnxruntime_gpu_runs_its_torch_twin() -> None:
+    import onnxruntime as ort
+
+    from workers.detector import weights_for_device
+
+    onnx = REPO_ROOT / "models" / "face_detector.onnx"
+    assert weights_for_device(onnx, "cpu") == onnx
+    serves_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
+    assert weights_for_device(onnx, "cuda:0") == (onnx if serves_cuda else onnx.with_suffix(".pt"))
+
+
 def test_detect_reads_a_video_file() -> None:
     clip = shared_dir() / "videos" / "Gituatu_face-mask-detection_nomask.mp4"
     res = run_cli("detect", "--json", str(clip), check=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,29 @@ from workers.devices import cpu_threads, resolve_device
 
 Box = tuple[float, float, float, float]
 MIN_SCORE = 0.05
+
+log = logging.getLogger(__name__)
+
+
+def weights_for_device(weights: Path, device: str) -> Path:
+    """The weights that will really run on ``device``.
+
+    ONNX weights reach a GPU only through onnxruntime-gpu; with the plain onnxruntime
+    ultralytics quietly falls back to the CPU. Then the torch twin (same stem, ``.pt``)
+    runs on the GPU instead, in half precision.
+    """
+    if not device.startswith("cuda") or weights.suffix != ".onnx":
+        return weights
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        return weights
+    twin = weights.with_suffix(".pt")
+    if twin.exists():
+        log.info("face detector: %s on %s through torch (onnxruntime has no CUDA provider)", twin.name, device)
+        return twin
+    log.warning("face detector runs on the CPU: onnxruntime has no CUDA provider and %s has no .pt twin", weights)
+    return weights
 
 
 class FaceDetector:
@@ -25,6 +49,8 @@ class FaceDetector:
         if not path.exists():
             raise FileNotFoundError(f"face detector weights not found: {path}")
         self.device = resolve_device(device)
+        path = weights_for_device(path, self.device)
+        self.weights = path
         self.imgsz = imgsz
         self.model = YOLO(str(path), task="detect")
         self.half = self.device.startswith("cuda") and path.suffix == ".pt"
