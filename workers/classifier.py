@@ -35,6 +35,7 @@ class MaskClassifier:
         if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
         self.session = ort.InferenceSession(str(path), opts, providers=providers)
+        self.provider = self.session.get_providers()[0]
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.size = int(inp.shape[1])

@@ -46,11 +46,32 @@ class InferenceStage:
         self.classifier = classifier or MaskClassifier(
             resolve_model_path(settings.classifier), settings.threads, self.detector.device
         )
+        log.info(
+            "face detector %s on %s%s; mask classifier on ONNX Runtime's %s; warmed up in %.1f s",
+            self.detector.weights.name,
+            self.detector.device,
+            " (fp16)" if self.detector.half else "",
+            self.classifier.provider,
+            self._warm_up(),
+        )
         self._last: dict[str, tuple[np.ndarray, float, tuple[Face, ...]]] = {}
         self.frames_processed = 0
         self.frames_skipped_static = 0
         self.latency_observer: Callable[[float], None] | None = None
         self.frames_observer: Callable[[list[Frame]], None] | None = None
+
+    def _warm_up(self) -> float:
+        """Pay the first calls' lazy set-up (CUDA kernels, allocations) before the first camera frame.
+
+        Otherwise the first batch on a GPU takes seconds, and the frames that queue up meanwhile
+        overflow the transport's bound and are dropped.
+        """
+        started = time.perf_counter()
+        blank = np.zeros((360, 640, 3), dtype=np.uint8)
+        for n in sorted({1, self.settings.batch}):
+            self.detector.detect([blank] * n)
+        self.classifier.classify([blank[:64, :64]] * 2)
+        return time.perf_counter() - started
 
     def _thumb(self, image: np.ndarray) -> np.ndarray:
         return cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), (64, 36), interpolation=cv2.INTER_AREA)
