@@ -78,6 +78,8 @@ class Daemon:
         self.scheduler.start()
         self.health_server = serve_metrics(self.settings, self.health)
         log.info("maskwatch running: %d camera(s)", len(self.cameras))
+        if not self.cameras:
+            log.warning("no camera is configured and enabled: nothing is being watched")
 
     def _spawn(self, name: str, target: Any, *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)

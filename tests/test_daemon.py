@@ -195,6 +195,22 @@ def test_unreachable_camera_is_retried_not_fatal(workdir: Path, broker, smtp) ->
     assert SECRET not in log and "retrying in" in log
 
 
+def test_a_daemon_with_no_enabled_camera_warns_that_it_watches_nothing(workdir: Path) -> None:
+    cfg = workdir / "none.yaml"
+    cfg.write_text(
+        "cameras:\n  - name: door\n    url: rtsp://127.0.0.1:9/door\n    enabled: false\n"
+        f"database:\n  url: {_sqlite(workdir)}\nsnapshots:\n  dir: {workdir}/snaps\nmetrics:\n  enabled: false\n"
+    )
+    daemon = start_daemon(cfg, workdir)
+    try:
+        wait_for(lambda: "nothing is being watched" in (workdir / "daemon.log").read_text(), 60, "the warning")
+        assert daemon.poll() is None
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(60)
+    assert code == 0
+
+
 @pytest.mark.faults
 def test_broker_down_for_30_s_during_a_violation_loses_nothing(workdir: Path, rtsp, broker, smtp) -> None:
     server = rtsp({"door": str(VIDEOS / NO_MASK_CLIPS[1])})
