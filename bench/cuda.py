@@ -25,14 +25,12 @@ MIN_SCORE = 0.3
 MATCH_IOU = 0.5
 
 
-def _agreement(frames: list[Any]) -> dict[str, int]:
+def _agreement(frames: list[Any], gpu: Any) -> dict[str, int]:
     """Faces the CPU finds (ONNX Runtime) that the GPU finds too, on the same frames."""
     from models.face.teachers import iou
     from workers.detector import FaceDetector
 
-    weights = REPO_ROOT / "models" / "face_detector.onnx"
-    cpu = FaceDetector(weights, device="cpu")
-    gpu = FaceDetector(weights, device="auto")
+    cpu = FaceDetector(REPO_ROOT / "models" / "face_detector.onnx", device="cpu")
     found = {"cpu_faces": 0, "cuda_faces": 0, "cpu_faces_found_on_cuda": 0}
     for frame in frames:
         on_cpu = [box for box, score in cpu.detect([frame])[0] if score >= MIN_SCORE]
@@ -81,7 +79,7 @@ def run_cuda_bench() -> int:
         "default_detector_on_auto": f"{default.device}, {default.weights.name}, {'fp16' if default.half else 'fp32'}",
     }
     frames = sample_frames(shared_dir() / "videos" / CLIP, 24)
-    results["agreement"] = _agreement(frames)
+    results["agreement"] = _agreement(frames, default)
     stages = stage_timings(frames, reps=10)
     results["stages"] = stages
     videos = [str(shared_dir() / "videos" / name) for name in SCAN_CLIPS]
