@@ -283,7 +283,6 @@ def _train(args: argparse.Namespace) -> int:
                 lr=args.lr,
                 augment=args.augment,
                 lowres=args.lowres,
-                label_smoothing=args.label_smoothing,
                 soup=[Path(p) for p in args.soup or []],
                 width=args.width,
                 layout=args.layout,
@@ -427,7 +426,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--lr", type=float, help="mask: peak learning rate")
     sp.add_argument("--augment", type=float, help="mask: CCTV augmentation strength (1 = full)")
     sp.add_argument("--lowres", type=float, help="mask: share of batches scaled down and up (small faces)")
-    sp.add_argument("--label-smoothing", type=float, default=0.0, help="mask: target share spread over all classes")
     sp.add_argument(
         "--soup",
         nargs="+",

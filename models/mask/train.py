@@ -45,24 +45,12 @@ class MaskTrainOptions:
     out_dir: Path = MODELS_DIR
     threads: int = 2
     seed: int = 0
-    label_smoothing: float = 0.0  # ours: share of each target spread over all classes (label noise)
     with_val: bool = False  # ours: train on train + val and keep the last epoch (the final model of a fixed recipe)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _concat(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-
-def _smoothed_sparse_ce(eps: float, classes: int) -> Any:
-    import keras
-    import tensorflow as tf
-
-    def loss(y_true: Any, y_pred: Any) -> Any:
-        target = tf.one_hot(tf.cast(tf.reshape(y_true, [-1]), tf.int32), classes) * (1 - eps) + eps / classes
-        return keras.losses.categorical_crossentropy(target, y_pred)
-
-    return loss
 
 
 def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
@@ -110,9 +98,7 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         schedule = keras.optimizers.schedules.CosineDecay(peak, steps, alpha=0.02)
         model.compile(
             optimizer=keras.optimizers.Adam(schedule),
-            loss=_smoothed_sparse_ce(opts.label_smoothing, len(LABELS))
-            if opts.label_smoothing
-            else "sparse_categorical_crossentropy",
+            loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
         strength = opts.augment if opts.augment is not None else (0.3 if opts.init else 0.6)
@@ -144,7 +130,6 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         "epochs": epochs,
         "augment": strength,
         "lowres": opts.lowres,
-        "label_smoothing": opts.label_smoothing,
         "width": None if thesis else opts.width,
         "layout": None if thesis else opts.layout,
         "train_images": int(len(train[0])),
