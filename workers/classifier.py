@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from workers.crops import to_model_input
-from workers.devices import cpu_threads
+from workers.devices import cpu_threads, onnxruntime_has_cuda
 
 LABELS_BY_CLASSES = {
     2: ("with_mask", "without_mask"),
@@ -32,7 +32,7 @@ class MaskClassifier:
         # spinning threads steal the core the detector needs between calls
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ["CPUExecutionProvider"]
-        if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+        if device.startswith("cuda") and onnxruntime_has_cuda():
             providers.insert(0, "CUDAExecutionProvider")
         self.session = ort.InferenceSession(str(path), opts, providers=providers)
         self.provider = self.session.get_providers()[0]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from models.offline import ultralytics_offline
-from workers.devices import cpu_threads, resolve_device
+from workers.devices import cpu_threads, onnxruntime_has_cuda, resolve_device
 
 Box = tuple[float, float, float, float]
 MIN_SCORE = 0.05
@@ -24,11 +24,7 @@ def weights_for_device(weights: Path, device: str) -> Path:
     ultralytics quietly falls back to the CPU. Then the torch twin (same stem, ``.pt``)
     runs on the GPU instead, in half precision.
     """
-    if not device.startswith("cuda") or weights.suffix != ".onnx":
-        return weights
-    import onnxruntime as ort
-
-    if "CUDAExecutionProvider" in ort.get_available_providers():
+    if not device.startswith("cuda") or weights.suffix != ".onnx" or onnxruntime_has_cuda():
         return weights
     twin = weights.with_suffix(".pt")
     if twin.exists():

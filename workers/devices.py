@@ -22,3 +22,10 @@ def resolve_device(device: str) -> str:
         return "cuda:0" if torch.cuda.is_available() else "cpu"
     except ImportError:
         return "cpu"
+
+
+def onnxruntime_has_cuda() -> bool:
+    """Whether this ONNX Runtime build can run a model on a GPU (onnxruntime-gpu)."""
+    import onnxruntime as ort
+
+    return "CUDAExecutionProvider" in ort.get_available_providers()
