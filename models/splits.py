@@ -2,17 +2,23 @@
 
 A split is written once as plain file lists under ``models/splits/`` and read back from
 there, so every training and evaluation run uses the same images whatever the file
-system's order. Crops of one scene always share that scene's split.
+system's order. Crops of one scene always share that scene's split, and so do copies of
+one photo or frames of one scene under other file names (:mod:`models.near_duplicates`).
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from pathlib import Path
+
+from models.near_duplicates import SAME_SCENE, SAME_SOURCE, keep_groups_together, near_duplicate_groups
 
 SPLITS_DIR = Path(__file__).resolve().parent / "splits"
 SEED = 20261126
 FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}
+SCENE_DATASETS = {"masks-det"}
+"""Data sets of whole scenes (near-duplicates sought at :data:`SAME_SCENE`), not face photos."""
 
 
 def make_split(keys: list[str], seed: int = SEED) -> dict[str, list[str]]:
@@ -30,14 +36,23 @@ def make_split(keys: list[str], seed: int = SEED) -> dict[str, list[str]]:
     return {name: sorted(part) for name, part in parts.items()}
 
 
-def load_split(dataset: str, keys: list[str] | None = None) -> dict[str, list[str]]:
-    """The committed split of ``dataset``; made from ``keys`` and written if absent."""
+def source_groups(dataset: str, sources: Mapping[str, Path]) -> list[list[str]]:
+    """Split keys of ``dataset`` that are copies of one photo or frames of one scene."""
+    return near_duplicate_groups(sources, SAME_SCENE if dataset in SCENE_DATASETS else SAME_SOURCE)
+
+
+def load_split(dataset: str, sources: Mapping[str, Path] | None = None) -> dict[str, list[str]]:
+    """The committed split of ``dataset``; made from ``sources`` and written if absent.
+
+    ``sources``: split key -> one image of that source, so that near-duplicate sources
+    land in one split.
+    """
     files = {part: SPLITS_DIR / f"{dataset}.{part}.txt" for part in FRACTIONS}
     if all(f.exists() for f in files.values()):
         return {part: f.read_text().split() for part, f in files.items()}
-    if keys is None:
+    if sources is None:
         raise FileNotFoundError(f"no committed split for {dataset} in {SPLITS_DIR}")
-    split = make_split(keys)
+    split = keep_groups_together(make_split(list(sources)), source_groups(dataset, sources))
     SPLITS_DIR.mkdir(parents=True, exist_ok=True)
     for part, names in split.items():
         files[part].write_text("".join(f"{name}\n" for name in names))

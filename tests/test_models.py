@@ -71,6 +71,20 @@ def test_splits_keep_each_source_image_in_one_split() -> None:
             assert scenes.setdefault(s.image.name, part) == part
 
 
+def test_splits_keep_copies_of_one_photo_or_scene_together() -> None:
+    """The shared collections hold re-encoded copies of one photo and frames of one scene
+    under other names; no copy of a test or val face may sit in another split."""
+    from models.mask.data import source_images
+    from models.near_duplicates import keep_groups_together
+    from models.splits import load_split, source_groups
+
+    for dataset in ("masks-det", "masks-cls", "masks-cls-synthetic", "masks-worn"):
+        split = load_split(dataset)
+        groups = source_groups(dataset, source_images(dataset))
+        assert dataset == "masks-worn" or groups, f"{dataset}: no copies found, so nothing was checked"
+        assert keep_groups_together(split, groups) == split, f"{dataset}: a copy of one source in two splits"
+
+
 def test_lowered_mask_uncovers_the_nose() -> None:
     import cv2
     import numpy as np

@@ -6,6 +6,7 @@ fall in two splits). Arrays are cached under ``.cache/`` per input size.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,23 @@ def _split_key(sample: Sample) -> str:
     return f"{sample.image.parent.name}/{sample.image.name}"
 
 
+def source_images(dataset: str) -> dict[str, Path]:
+    """Split key -> the image that stands for that source when near-duplicates are sought.
+
+    A synthetic pair is known by its bare face: masks pasted from one template make
+    different people's masked twins look alike.
+    """
+    if dataset == "masks-det":  # every scene, boxed faces or not: the detector's split too
+        return {scene.image.name: scene.image for scene in detection_scenes()}
+    out: dict[str, Path] = {}
+    for s in folder_samples(dataset):
+        if dataset == "masks-cls-synthetic" and s.label == LABEL_INDEX["without_mask"]:
+            out[_split_key(s)] = s.image
+        else:
+            out.setdefault(_split_key(s), s.image)
+    return out
+
+
 SPLIT_OF = {"masks-lowered": "masks-cls-synthetic"}
 """Derived data sets use the split of the data set they are made from."""
 
@@ -96,7 +114,7 @@ def split_samples(dataset: str) -> dict[str, list[Sample]]:
         samples = lowered_samples()
     else:
         samples = folder_samples(dataset)
-    split = load_split(SPLIT_OF.get(dataset, dataset), [_split_key(s) for s in samples])
+    split = load_split(SPLIT_OF.get(dataset, dataset), source_images(SPLIT_OF.get(dataset, dataset)))
     part_of = {key: part for part, keys in split.items() for key in keys}
     out: dict[str, list[Sample]] = {part: [] for part in split}
     for s in samples:
@@ -119,14 +137,14 @@ def load_arrays(
         raise ValueError("a crop margin applies to the real-scene crops (masks-det) only")
     if margin == FACE_MARGIN:
         margin = None  # the daemon's own crops: one cache file, not two alike
-    tags = ("" if limit is None else f".l{limit}") + ("" if margin is None else f".m{margin:g}")
-    cache = CACHE / f"{dataset}.{part}.{size}{tags}.npz"
-    if cache.exists():
-        with np.load(cache) as z:
-            return z["x"], z["y"]
     samples = split_samples(dataset)[part]
     if limit is not None:
         samples = _balanced_head(samples, limit)
+    tags = ("" if limit is None else f".l{limit}") + ("" if margin is None else f".m{margin:g}")
+    cache = CACHE / f"{dataset}.{part}.{size}{tags}.{_fingerprint(samples)}.npz"
+    if cache.exists():
+        with np.load(cache) as z:
+            return z["x"], z["y"]
     images, labels = [], []
     frames: dict[Path, Any] = {}
     for s in samples:
@@ -140,6 +158,14 @@ def load_arrays(
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, x=xs, y=ys)
     return xs, ys
+
+
+def _fingerprint(samples: list[Sample]) -> str:
+    """Names the cache after its samples, so a changed split never reads stale arrays."""
+    text = "\n".join(
+        f"{s.source}|{s.image.parent.name}/{s.image.name}|{s.label}|{s.box}|{s.bare and s.bare.name}" for s in samples
+    )
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
 def _read_crop(s: Sample, frames: dict[Path, Any], margin: float) -> np.ndarray | None:
