@@ -17,6 +17,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 THUMB_PX = 24
 SAME_SOURCE = 0.9
@@ -42,20 +44,10 @@ def near_duplicate_groups(images: Mapping[str, Path], threshold: float = SAME_SO
     if len(keys) < 2:
         return []
     thumbs = np.stack([thumbnail(images[k]) for k in keys])
-    similar = thumbs @ thumbs.T >= threshold
-    parent = list(range(len(keys)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in zip(*np.nonzero(np.triu(similar, k=1)), strict=True):
-        parent[root(int(i))] = root(int(j))
+    _, component = connected_components(csr_matrix(thumbs @ thumbs.T >= threshold), directed=False)
     groups: dict[int, list[str]] = {}
-    for i, key in enumerate(keys):
-        groups.setdefault(root(i), []).append(key)
+    for key, c in zip(keys, component, strict=True):
+        groups.setdefault(int(c), []).append(key)
     return sorted(g for g in groups.values() if len(g) > 1)
 
 

@@ -9,7 +9,7 @@ one photo or frames of one scene under other file names (:mod:`models.near_dupli
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from models.near_duplicates import SAME_SCENE, SAME_SOURCE, keep_groups_together, near_duplicate_groups
@@ -41,18 +41,19 @@ def source_groups(dataset: str, sources: Mapping[str, Path]) -> list[list[str]]:
     return near_duplicate_groups(sources, SAME_SCENE if dataset in SCENE_DATASETS else SAME_SOURCE)
 
 
-def load_split(dataset: str, sources: Mapping[str, Path] | None = None) -> dict[str, list[str]]:
-    """The committed split of ``dataset``; made from ``sources`` and written if absent.
+def load_split(dataset: str, sources: Callable[[], Mapping[str, Path]] | None = None) -> dict[str, list[str]]:
+    """The committed split of ``dataset``; made from ``sources()`` and written if absent.
 
-    ``sources``: split key -> one image of that source, so that near-duplicate sources
-    land in one split.
+    ``sources`` gives split key -> one image of that source, so that near-duplicate
+    sources land in one split; it is called only when the split is made.
     """
     files = {part: SPLITS_DIR / f"{dataset}.{part}.txt" for part in FRACTIONS}
     if all(f.exists() for f in files.values()):
         return {part: f.read_text().split() for part, f in files.items()}
     if sources is None:
         raise FileNotFoundError(f"no committed split for {dataset} in {SPLITS_DIR}")
-    split = keep_groups_together(make_split(list(sources)), source_groups(dataset, sources))
+    images = sources()
+    split = keep_groups_together(make_split(list(images)), source_groups(dataset, images))
     SPLITS_DIR.mkdir(parents=True, exist_ok=True)
     for part, names in split.items():
         files[part].write_text("".join(f"{name}\n" for name in names))

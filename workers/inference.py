@@ -46,13 +46,14 @@ class InferenceStage:
         self.classifier = classifier or MaskClassifier(
             resolve_model_path(settings.classifier), settings.threads, self.detector.device
         )
+        warm_up_s = self._warm_up()
         log.info(
             "face detector %s on %s%s; mask classifier on ONNX Runtime's %s; warmed up in %.1f s",
             self.detector.weights.name,
             self.detector.device,
             " (fp16)" if self.detector.half else "",
             self.classifier.provider,
-            self._warm_up(),
+            warm_up_s,
         )
         self._last: dict[str, tuple[np.ndarray, float, tuple[Face, ...]]] = {}
         self.frames_processed = 0

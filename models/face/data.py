@@ -15,7 +15,7 @@ CACHE_DIR = REPO_ROOT / ".cache" / "faces-yolo"
 def scene_split() -> dict[str, list[Scene]]:
     """``masks-det`` scenes by committed split (keyed by image file name)."""
     scenes = detection_scenes()
-    split = load_split("masks-det", {s.image.name: s.image for s in scenes})
+    split = load_split("masks-det", lambda: {s.image.name: s.image for s in scenes})
     by_name = {s.image.name: s for s in scenes}
     return {part: [by_name[n] for n in names if n in by_name] for part, names in split.items()}
 

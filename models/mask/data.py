@@ -114,7 +114,8 @@ def split_samples(dataset: str) -> dict[str, list[Sample]]:
         samples = lowered_samples()
     else:
         samples = folder_samples(dataset)
-    split = load_split(SPLIT_OF.get(dataset, dataset), source_images(SPLIT_OF.get(dataset, dataset)))
+    base = SPLIT_OF.get(dataset, dataset)
+    split = load_split(base, lambda: source_images(base))
     part_of = {key: part for part, keys in split.items() for key in keys}
     out: dict[str, list[Sample]] = {part: [] for part in split}
     for s in samples:
