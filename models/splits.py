@@ -12,7 +12,13 @@ import random
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from models.near_duplicates import SAME_SCENE, SAME_SOURCE, keep_groups_together, near_duplicate_groups
+from models.near_duplicates import (
+    SAME_SCENE,
+    SAME_SOURCE,
+    SAME_SOURCE_TURNED,
+    keep_groups_together,
+    near_duplicate_groups,
+)
 
 SPLITS_DIR = Path(__file__).resolve().parent / "splits"
 SEED = 20261126
@@ -38,7 +44,9 @@ def make_split(keys: list[str], seed: int = SEED) -> dict[str, list[str]]:
 
 def source_groups(dataset: str, sources: Mapping[str, Path]) -> list[list[str]]:
     """Split keys of ``dataset`` that are copies of one photo or frames of one scene."""
-    return near_duplicate_groups(sources, SAME_SCENE if dataset in SCENE_DATASETS else SAME_SOURCE)
+    if dataset in SCENE_DATASETS:
+        return near_duplicate_groups(sources, SAME_SCENE)
+    return near_duplicate_groups(sources, SAME_SOURCE, turned_threshold=SAME_SOURCE_TURNED)
 
 
 def load_split(dataset: str, sources: Callable[[], Mapping[str, Path]] | None = None) -> dict[str, list[str]]:

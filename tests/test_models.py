@@ -50,6 +50,8 @@ def test_eval_masks_compares_ours_with_the_thesis_cnn_in_one_run() -> None:
         assert ours["accuracy"] > thesis["accuracy"], split
         assert {"KNN (k=5, gray 32 px)", "decision tree (gray 32 px)", "SVM (RBF, gray 32 px)"} < set(rows)
     assert results["sets"]["masks-cls test"]["maskwatch CNN"]["accuracy"] >= 0.99
+    faces = {name: rows["maskwatch CNN"]["n"] for name, rows in results["sets"].items()}
+    assert 0 < faces["masks-cls test, people not in training"] < faces["masks-cls test"]
     margins = results["crop_margins"]["maskwatch CNN"]
     assert set(margins) == {"0", "0.05", "0.15", "0.3"}
     assert all(m["incorrect_n"] == margins["0.15"]["incorrect_n"] > 0 for m in margins.values())
@@ -72,7 +74,7 @@ def test_splits_keep_each_source_image_in_one_split() -> None:
 
 
 def test_splits_keep_copies_of_one_photo_or_scene_together() -> None:
-    """The shared collections hold re-encoded copies of one photo and frames of one scene
+    """The shared collections hold re-encoded and mirrored copies of one photo and frames of one scene
     under other names; no copy of a test or val face may sit in another split."""
     from models.mask.data import source_images
     from models.near_duplicates import keep_groups_together

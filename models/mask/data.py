@@ -7,6 +7,7 @@ fall in two splits). Arrays are cached under ``.cache/`` per input size.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,28 @@ def source_images(dataset: str) -> dict[str, Path]:
         else:
             out.setdefault(_split_key(s), s.image)
     return out
+
+
+NAMED_PERSON = re.compile(r"^\d+_\d+_([a-z]+)_\d+\.jpg$")
+"""masks-cls files taken from RMFD are named after the person shown (``1_0_aidai_0099.jpg``)."""
+
+
+def named_person(sample: Sample) -> str | None:
+    """The person a masks-cls photo is named after, if its file name says."""
+    match = NAMED_PERSON.match(sample.image.name)
+    return match.group(1) if match else None
+
+
+def people_not_in_training(dataset: str, part: str) -> np.ndarray:
+    """Mask over ``split_samples(dataset)[part]``: True where the file does not name a
+    person who also appears in train or val.
+
+    The split is by photo, as the issue asks, so one person's other photos can sit in
+    training; this subset says how much that flatters the figures.
+    """
+    split = split_samples(dataset)
+    seen = {named_person(s) for p in ("train", "val") for s in split[p]} - {None}
+    return np.array([named_person(s) not in seen for s in split[part]], dtype=bool)
 
 
 SPLIT_OF = {"masks-lowered": "masks-cls-synthetic"}
