@@ -288,7 +288,6 @@ def _train(args: argparse.Namespace) -> int:
                 layout=args.layout,
                 seed=args.seed,
                 with_val=args.with_val,
-                coarse_masked=args.coarse_masked,
                 name=name,
             )
         )
@@ -440,11 +439,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-val",
         action="store_true",
         help="mask: train on the train and val splits, keep the last epoch (the final model of a recipe fixed on val)",
-    )
-    sp.add_argument(
-        "--coarse-masked",
-        action="store_true",
-        help="mask: masks-cls's with_mask photos count as masked, worn right or not (it has no incorrect_mask class)",
     )
     sp.set_defaults(func=cmd_train)
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from models.mask.arch import MASKWATCH_INPUT, THESIS_INPUT, maskwatch_cnn, thesis_cnn
-from models.mask.data import DATASETS, LABEL_INDEX, LABELS, load_arrays
+from models.mask.data import DATASETS, LABELS, load_arrays
 from models.shared_data import REPO_ROOT
 
 MODELS_DIR = REPO_ROOT / "models"
@@ -46,45 +46,11 @@ class MaskTrainOptions:
     threads: int = 2
     seed: int = 0
     with_val: bool = False  # ours: train on train + val and keep the last epoch (the final model of a fixed recipe)
-    coarse_masked: bool = False  # ours: masks-cls's with_mask photos mean "masked, worn right or not"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _concat(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-
-MASKED_EITHER = len(LABELS)
-"""Training label of a face known to wear a mask, worn right or not: the two-class
-collection's ``with_mask`` says no more than that (masks-cls labels masks at the nose tip
-``with_mask``; masks-det's annotators call that look ``mask_weared_incorrect``)."""
-COARSE_COLLECTIONS = ("masks-cls",)
-
-
-def _training_arrays(part: str, size: int, limit: int | None, coarse_masked: bool) -> tuple[np.ndarray, np.ndarray]:
-    parts = []
-    for dataset in DATASETS:
-        x, y = load_arrays(dataset, part, size, limit)
-        if coarse_masked and dataset in COARSE_COLLECTIONS:
-            y = np.where(y == LABEL_INDEX["with_mask"], MASKED_EITHER, y)
-        parts.append((x, y))
-    return _concat(parts)
-
-
-def _masked_either_loss() -> Any:
-    """Sparse cross-entropy where label :data:`MASKED_EITHER` scores p(with_mask) + p(incorrect_mask)."""
-    import tensorflow as tf
-
-    allowed = tf.constant(
-        np.vstack([np.eye(len(LABELS)), [[1.0 if lbl != "without_mask" else 0.0 for lbl in LABELS]]]),
-        dtype=tf.float32,
-    )
-
-    def loss(y_true: Any, y_pred: Any) -> Any:
-        rows = tf.gather(allowed, tf.cast(tf.reshape(y_true, [-1]), tf.int32))
-        return -tf.math.log(tf.reduce_sum(rows * y_pred, axis=-1) + 1e-7)
-
-    return loss
 
 
 def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
@@ -115,12 +81,12 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         val_ds = plain_dataset(*val, 64)
         class_weight = None
     else:
-        train = _training_arrays("train", size, opts.limit, opts.coarse_masked)
+        train = _concat([load_arrays(d, "train", size, opts.limit) for d in DATASETS])
         val = _concat([load_arrays(d, "val", size, opts.limit) for d in DATASETS])
         if opts.with_val:
             # Real below-nose faces are what the model is short of; once the recipe is fixed
             # on val, val's faces are worth more in training. Val figures are then not held out.
-            train = _concat([train, _training_arrays("val", size, opts.limit, opts.coarse_masked)])
+            train = _concat([train, val])
         model = maskwatch_cnn(len(LABELS), size, opts.width, opts.layout)
         if opts.init:
             # global pooling: the weights of one input size load into another
@@ -132,17 +98,15 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         schedule = keras.optimizers.schedules.CosineDecay(peak, steps, alpha=0.02)
         model.compile(
             optimizer=keras.optimizers.Adam(schedule),
-            loss=_masked_either_loss() if opts.coarse_masked else "sparse_categorical_crossentropy",
-            metrics=["accuracy"],  # on training faces labelled MASKED_EITHER it counts every answer wrong
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
         )
         strength = opts.augment if opts.augment is not None else (0.3 if opts.init else 0.6)
         train_ds = cctv_dataset(*train, size, opts.batch, seed=opts.seed, strength=strength, lowres=opts.lowres)
         val_ds = plain_dataset(*val, 64)
-        known = np.where(train[1] == MASKED_EITHER, LABEL_INDEX["with_mask"], train[1])
-        counts = np.bincount(known, minlength=len(LABELS)).astype(float)
+        counts = np.bincount(train[1], minlength=len(LABELS)).astype(float)
         weights = counts.sum() / (len(LABELS) * np.maximum(counts, 1))
         class_weight = {i: float(min(w, 5.0)) for i, w in enumerate(weights)}
-        class_weight[MASKED_EITHER] = class_weight[LABEL_INDEX["with_mask"]]
     model.summary()
     print(f"training {opts.arch}: {len(train[0])} train / {len(val[0])} val images, {epochs} epochs")
     started = time.time()
@@ -171,7 +135,6 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         "train_images": int(len(train[0])),
         "val_images": int(len(val[0])),
         "val_in_training": opts.with_val,
-        "coarse_masked": opts.coarse_masked,
         "minutes": round((time.time() - started) / 60, 1),
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
     }
