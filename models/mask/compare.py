@@ -4,7 +4,8 @@ Thesis CNN, our CNN (both through ONNX Runtime, as shipped) and the thesis's cla
 baselines (KNN, decision tree, SVM on grayscale pixels, scikit-learn, trained like the
 thesis on 85 % of masks-cls), on (a) the masks-cls test split, also without the photos of
 people named in training, and (b) the real-scene crops of the masks-det test split, cut
-with the daemon's crop policy.
+with the daemon's crop policy; also the synthetic incorrect_mask test faces (masks-worn,
+lowered masks), to tell a class not learnt from one learnt but not carried to real faces.
 """
 
 from __future__ import annotations
@@ -127,6 +128,9 @@ def compare_masks(write_report: bool = True) -> dict[str, Any]:
         "masks-cls test": (faces_x, faces_y),
         "masks-cls test, people not in training": (faces_x[unseen], faces_y[unseen]),
         "real-scene crops test": load_arrays("masks-det", "test", size),
+        # where incorrect_mask comes from: is the class learnt on the synthetic faces?
+        "masks-worn test (MaskedFace-Net)": load_arrays("masks-worn", "test", size),
+        "lowered-mask test (synthetic incorrect_mask)": load_arrays("masks-lowered", "test", size),
     }
     train = [load_arrays("masks-cls", p, size) for p in ("train", "val")]
     xtr, ytr = np.concatenate([t[0] for t in train]), np.concatenate([t[1] for t in train])
