@@ -41,6 +41,7 @@ ZOOMS = (0.9, 1.0, 1.12)
 
 
 def _normalised(image: np.ndarray) -> np.ndarray:
+    """Flat float32 ``THUMB_PX``² thumbnail, zero-mean, unit-norm."""
     v = cv2.resize(image, (THUMB_PX, THUMB_PX), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
     v -= v.mean()
     return v / (float(np.linalg.norm(v)) + 1e-6)
@@ -53,30 +54,19 @@ def _gray(path: Path) -> np.ndarray:
     return image
 
 
-def thumbnail(path: Path) -> np.ndarray:
-    """Flat float32 ``THUMB_PX``² thumbnail, zero-mean, unit-norm."""
-    return _normalised(_gray(path))
-
-
 def _turned_views(images: list[np.ndarray]) -> Iterator[np.ndarray]:
     """Per view (turn x zoom x mirror), the thumbnails of all ``images`` seen that way."""
     small = [cv2.resize(g, (VIEW_PX, VIEW_PX), interpolation=cv2.INTER_AREA) for g in images]
+    sides = (small, [cv2.flip(s, 1) for s in small])
     centre = (VIEW_PX / 2, VIEW_PX / 2)
     for turn in TURNS_DEG:
         for zoom in ZOOMS:
             warp = cv2.getRotationMatrix2D(centre, float(turn), zoom)
-            for mirror in (False, True):
+            for side in sides:
                 yield np.stack(
                     [
-                        _normalised(
-                            cv2.warpAffine(
-                                cv2.flip(s, 1) if mirror else s,
-                                warp,
-                                (VIEW_PX, VIEW_PX),
-                                borderMode=cv2.BORDER_REPLICATE,
-                            )
-                        )
-                        for s in small
+                        _normalised(cv2.warpAffine(s, warp, (VIEW_PX, VIEW_PX), borderMode=cv2.BORDER_REPLICATE))
+                        for s in side
                     ]
                 )
 

@@ -124,6 +124,8 @@ def compare_masks(write_report: bool = True) -> dict[str, Any]:
     size = 128  # arrays at the larger input; each runtime resizes to its own
     faces_x, faces_y = load_arrays("masks-cls", "test", size)
     unseen = people_not_in_training("masks-cls", "test")
+    if len(unseen) != len(faces_y):
+        raise ValueError("masks-cls test: arrays and samples differ in number; the subset would be misaligned")
     sets = {
         "masks-cls test": (faces_x, faces_y),
         "masks-cls test, people not in training": (faces_x[unseen], faces_y[unseen]),
