@@ -47,7 +47,8 @@ def _gray(x: np.ndarray) -> np.ndarray:
     )
 
 
-def _metrics(truth: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+def classification_metrics(truth: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+    """Accuracy, balanced accuracy, per-class P / R / F1 and with/without-only accuracy."""
     present = sorted(set(truth.tolist()))
     p, r, f, n = precision_recall_fscore_support(truth, pred, labels=present, zero_division=0)
     out: dict[str, Any] = {
@@ -110,7 +111,7 @@ def _crop_margins(classifiers: dict[str, Any], size: int) -> dict[str, dict[str,
         x, y = load_arrays("masks-det", "test", size, margin=margin)
         incorrect = y == LABEL_INDEX["incorrect_mask"]
         for name, clf in classifiers.items():
-            m = _metrics(y, pred := _onnx_predict(clf, x))
+            m = classification_metrics(y, pred := _onnx_predict(clf, x))
             out[name][f"{margin:g}"] = {
                 "accuracy": m["accuracy"],
                 "binary_accuracy": m["binary_accuracy"],
@@ -153,10 +154,10 @@ def compare_masks(write_report: bool = True) -> dict[str, Any]:
         "crop_margins": _crop_margins(cnns, size),
     }
     for set_name, (x, y) in sets.items():
-        rows: dict[str, Any] = {name: _metrics(y, _onnx_predict(clf, x)) for name, clf in cnns.items()}
+        rows: dict[str, Any] = {name: classification_metrics(y, _onnx_predict(clf, x)) for name, clf in cnns.items()}
         g = _gray(x)
         for name, model in classical.items():
-            rows[name] = _metrics(y, model.predict(g))
+            rows[name] = classification_metrics(y, model.predict(g))
         results["sets"][set_name] = rows
     for name, model in classical.items():
         g = _gray(sets["masks-cls test"][0][:32])

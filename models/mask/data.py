@@ -129,6 +129,16 @@ SPLIT_OF = {"masks-lowered": "masks-cls-synthetic"}
 """Derived data sets use the split of the data set they are made from."""
 
 
+CLASS_WEIGHT_CAP = 5.0
+
+
+def class_weights(labels: np.ndarray) -> np.ndarray:
+    """Per-label loss weights, inverse to frequency: incorrect_mask is rare. Capped, so its
+    few faces cannot outweigh the rest."""
+    counts = np.bincount(labels, minlength=len(LABELS)).astype(float)
+    return np.minimum(counts.sum() / (len(LABELS) * np.maximum(counts, 1)), CLASS_WEIGHT_CAP)
+
+
 def split_samples(dataset: str) -> dict[str, list[Sample]]:
     """Samples of one data set by committed split."""
     if dataset == "masks-det":

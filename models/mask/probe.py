@@ -25,6 +25,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from models.mask.compare import classification_metrics
+from models.mask.data import class_weights, load_arrays
 from models.shared_data import REPO_ROOT
 
 PACK_PX = 128
@@ -41,7 +43,6 @@ class Variant:
     only: tuple[str, ...] = COLLECTIONS  # the collections trained on
     repeat_scenes: int = 1  # real-scene crops this many times per epoch
     epochs: int = 40
-    class_weight_cap: float = 5.0
 
 
 PLANS: dict[str, list[Variant]] = {
@@ -71,8 +72,6 @@ PLANS: dict[str, list[Variant]] = {
 
 def pack(path: Path, limit: int | None = None, quality: int = 90) -> Path:
     """Every split of every collection at 128 px, JPEG-encoded (no pickle): ~47 MB."""
-    from models.mask.data import load_arrays
-
     out: dict[str, np.ndarray] = {}
     for ds in COLLECTIONS:
         for part in ("train", "val", "test"):
@@ -235,8 +234,7 @@ class Probe:
                     ys.append(y)
         x_train = self._to_device(np.concatenate(xs))
         y_train = torch.from_numpy(np.concatenate(ys)).to(self.device)
-        counts = torch.bincount(y_train, minlength=3).float()
-        weight = (counts.sum() / (3 * counts.clamp(min=1))).clamp(max=v.class_weight_cap)
+        weight = torch.tensor(class_weights(np.concatenate(ys)), dtype=torch.float32, device=self.device)
         model = self._model(v).to(self.device).to(memory_format=torch.channels_last)
         epochs = epochs or v.epochs
         batch = 128
@@ -283,13 +281,7 @@ class Probe:
 
 def _scores(p: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     pred = p.argmax(1)
-    present = sorted(set(y.tolist()))
-    recalls = [float((pred[y == c] == c).mean()) for c in present]
-    binary = y < INCORRECT
-    return {
-        "accuracy": float((pred == y).mean()) if len(y) else None,
-        "balanced_accuracy": float(np.mean(recalls)) if recalls else None,
-        "with_without_accuracy": float((pred[binary] == y[binary]).mean()) if binary.any() else None,
+    return classification_metrics(y, pred) | {
         "incorrect_right": int(((pred == INCORRECT) & (y == INCORRECT)).sum()),
         "incorrect_n": int((y == INCORRECT).sum()),
         "called_incorrect_wrongly": int(((pred == INCORRECT) & (y != INCORRECT)).sum()),

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from models.mask.arch import MASKWATCH_INPUT, THESIS_INPUT, maskwatch_cnn, thesis_cnn
-from models.mask.data import DATASETS, LABELS, load_arrays
+from models.mask.data import DATASETS, LABELS, class_weights, load_arrays
 from models.shared_data import REPO_ROOT
 
 MODELS_DIR = REPO_ROOT / "models"
@@ -104,9 +104,7 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         strength = opts.augment if opts.augment is not None else (0.3 if opts.init else 0.6)
         train_ds = cctv_dataset(*train, size, opts.batch, seed=opts.seed, strength=strength, lowres=opts.lowres)
         val_ds = plain_dataset(*val, 64)
-        counts = np.bincount(train[1], minlength=len(LABELS)).astype(float)
-        weights = counts.sum() / (len(LABELS) * np.maximum(counts, 1))
-        class_weight = {i: float(min(w, 5.0)) for i, w in enumerate(weights)}
+        class_weight = {i: float(w) for i, w in enumerate(class_weights(train[1]))}
     model.summary()
     print(f"training {opts.arch}: {len(train[0])} train / {len(val[0])} val images, {epochs} epochs")
     started = time.time()
