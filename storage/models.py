@@ -55,19 +55,27 @@ class CameraEvent(Base):
 class Violation(Base):
     __tablename__ = "violations"
     __table_args__ = (
-        UniqueConstraint("camera", "first_frame_id", "track_id", name="uq_violation_origin"),
+        UniqueConstraint("camera", "session", "first_frame_id", "track_id", name="uq_violation_origin"),
         Index("ix_violations_camera_started", "camera", "started_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     camera: Mapped[str] = mapped_column(String(64))
+    session: Mapped[str] = mapped_column(
+        String(32), default="", server_default="", doc="reader session whose frames opened it (ids restart per session)"
+    )
     track_id: Mapped[int] = mapped_column(Integer)
     first_frame_id: Mapped[int] = mapped_column(Integer, doc="frame that opened it: makes redelivery idempotent")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, doc="last time the person was seen; where a restart closes what a killed process left open"
+    )
+    end_reason: Mapped[str | None] = mapped_column(String(16), doc="track_lost | shutdown | recovered")
     label: Mapped[str] = mapped_column(String(16))
     peak_score: Mapped[float] = mapped_column(Float)
     snapshot_path: Mapped[str | None] = mapped_column(Text)
     crop_path: Mapped[str | None] = mapped_column(Text)
+    snapshot_error: Mapped[str | None] = mapped_column(Text, doc="why the snapshot files could not be written")
 
 
 class FaceCount(Base):
