@@ -327,6 +327,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_bench(quick=args.quick, smoke=args.smoke)
 
 
+def cmd_soak(args: argparse.Namespace) -> int:
+    """The real daemon on loopback servers under a fault schedule; one key=value line, exit 0 if every invariant held."""
+    try:
+        from bench.soak import QUICK_S, SoakOptions, parse_duration, run_soak
+    except ImportError as exc:  # aiosmtpd and psutil come with the dev extras
+        print(f"maskwatch soak: {exc}; install the dev extras (pip install -e '.[dev]')", file=sys.stderr)
+        return 2
+    try:
+        duration = QUICK_S if args.quick else parse_duration(args.duration)
+    except ValueError as exc:
+        print(f"maskwatch soak: {exc}", file=sys.stderr)
+        return 2
+    if duration < 120:
+        print("maskwatch soak: --duration must be at least 2m (one schedule of faults)", file=sys.stderr)
+        return 2
+    opts = SoakOptions(
+        duration, args.quick, args.seed, args.transport, args.db, Path(args.workdir) if args.workdir else None
+    )
+    return run_soak(opts)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from daemon.demo import make_demo_clip
 
@@ -452,6 +473,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--smoke", action="store_true")
     sp.add_argument("--cuda", action="store_true", help="the detector on the GPU against this box's CPU")
     sp.set_defaults(func=cmd_bench)
+
+    sp = sub.add_parser("soak", help="soak and chaos: the daemon on loopback servers under faults, then invariants")
+    length = sp.add_mutually_exclusive_group()
+    length.add_argument("--duration", default="1h", help="how long: 90s, 20m, 1h (default 1h)")
+    length.add_argument("--quick", action="store_true", help="one short cycle of faults in about 3 minutes (CI)")
+    sp.add_argument("--seed", type=int, default=0, help="seed of the fault schedule")
+    sp.add_argument("--transport", choices=["memory", "redis"], default="memory")
+    sp.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    sp.add_argument(
+        "--workdir", help="keep logs, database and snapshots here (default: a temp dir, removed on success)"
+    )
+    sp.set_defaults(func=cmd_soak)
 
     sp = sub.add_parser("demo-clip", help="make the demo camera clip again from ../shared's scenes")
     sp.add_argument("--out", default="deploy/demo/demo.mp4")
