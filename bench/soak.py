@@ -56,7 +56,8 @@ FPS = 15
 RSS_BOUND_MB = 150.0  # onnxruntime arenas and the JPEG buffers settle in the first minute; a leak shows past this
 FD_BOUND = 20  # a socket or file leaked per reconnect or per alert shows past this within one schedule cycle
 SAMPLE_S = 3.0
-SETTLE_S = 25.0  # after a fault that blinds a camera: reconnect backoff, or model loading after a restart
+WARM_S = 30.0  # from a daemon's start to its first RSS sample that counts: models loaded, first plays judged
+SETTLE_S = 25.0  # after a role or Redis restart: reconnect backoff and model loading while frames go by
 
 
 def log(msg: str) -> None:
@@ -225,14 +226,15 @@ class Sampler(threading.Thread):
         super().__init__(name="sampler", daemon=True)
         self.daemon_tree = daemon
         self.stop = stop
-        self.samples: list[tuple[float, float, int]] = []  # time, rss MiB, fds
+        self.samples: list[tuple[float, float, int, int]] = []  # time, rss MiB, fds, root pid
 
     def run(self) -> None:
         import psutil
 
         while not self.stop.wait(SAMPLE_S):
             rss, fds, seen = 0, 0, 0
-            for pid in self.daemon_tree.pids():
+            pids = self.daemon_tree.pids()
+            for pid in pids:
                 try:
                     p = psutil.Process(pid)
                     rss += p.memory_info().rss
@@ -241,7 +243,7 @@ class Sampler(threading.Thread):
                 except psutil.NoSuchProcess:
                     continue
             if seen:
-                self.samples.append((time.time(), rss / 2**20, fds))
+                self.samples.append((time.time(), rss / 2**20, fds, pids[0]))
 
 
 # --- faults ----------------------------------------------------------------------------------
@@ -252,7 +254,7 @@ class FaultRecord:
     name: str
     start: float
     end: float
-    blinds: bool  # the cameras may miss what they are shown meanwhile (and until SETTLE_S after)
+    settle: float | None  # None: cameras keep being judged; else what they are shown until end + settle may be missed
 
 
 @dataclass
@@ -268,19 +270,26 @@ class Rig:
     pg: Server | None
     redis: Server | None
     rtsp_kills: list[float] = field(default_factory=list)
+    daemon_starts: list[tuple[float, float]] = field(default_factory=list)  # when, and how long it may be blind
     faults: list[FaultRecord] = field(default_factory=list)
 
-    def _record(self, name: str, start: float, blinds: bool) -> None:
-        self.faults.append(FaultRecord(name, start, time.time(), blinds))
+    def _record(self, name: str, start: float, settle: float | None) -> None:
+        self.faults.append(FaultRecord(name, start, time.time(), settle))
         log(f"fault {name} done in {time.time() - start:.1f} s")
+
+    def start_daemon(self) -> None:
+        self.daemon_starts.append((time.time(), SETTLE_S if self.redis is not None else 0.0))
+        self.daemon.start()
 
     def daemon_kill(self) -> None:
         start = time.time()
         self.daemon.kill9()
-        self.daemon.start()
+        self.start_daemon()
         if not self.daemon.wait_healthy():
             log("the restarted daemon is not serving /healthz")
-        self._record("daemon_kill", start, True)
+        # embedded: the readers connect once the models are loaded, so the RTSP sessions say it all;
+        # Redis: the reader may stream before inference is ready
+        self._record("daemon_kill", start, SETTLE_S if self.redis is not None else 0.0)
 
     def role_kill(self, role: str) -> None:
         start = time.time()
@@ -289,20 +298,20 @@ class Rig:
             log(f"no {role} child to kill")
             return
         os.kill(pid, signal.SIGKILL)
-        self._record(f"kill_{role}", start, True)
+        self._record(f"kill_{role}", start, 0.0 if role == "reader" else SETTLE_S)
 
     def redis_restart(self) -> None:
         assert self.redis is not None
         start = time.time()
         self.redis.restart()
-        self._record("redis_restart", start, True)
+        self._record("redis_restart", start, SETTLE_S)
 
     def broker_down(self, seconds: float) -> None:
         start = time.time()
         self.broker.stop()
         time.sleep(seconds)
         self.broker.start()
-        self._record("broker_down", start, False)
+        self._record("broker_down", start, None)
 
     def rtsp_kill(self, seconds: float) -> None:
         start = time.time()
@@ -313,21 +322,21 @@ class Rig:
         self.rtsp_kills.append(time.time())
         time.sleep(seconds)
         self.rtsp.start()
-        self._record("rtsp_kill", start, True)
+        self._record("rtsp_kill", start, 0.0)
 
     def rtsp_stall(self, seconds: float) -> None:
         start = time.time()
         self.rtsp.pause()
         time.sleep(seconds)
         self.rtsp.resume()
-        self._record("rtsp_stall", start, True)
+        self._record("rtsp_stall", start, 0.0)  # the stalled session "closes" only after the resume
 
     def smtp_refuse(self, seconds: float) -> None:
         start = time.time()
         self.smtp.inbox.refuse = True
         time.sleep(seconds)
         self.smtp.inbox.refuse = False
-        self._record("smtp_refuse", start, False)
+        self._record("smtp_refuse", start, None)
 
     def db_outage(self, seconds: float) -> None:
         """SQLite: another connection holds the write lock; PostgreSQL: the server is down."""
@@ -338,7 +347,7 @@ class Rig:
             time.sleep(seconds)
             con.execute("ROLLBACK")
             con.close()
-            self._record("db_locked", start, False)
+            self._record("db_locked", start, None)
         else:
             assert self.pg is not None and self.pg.proc is not None
             os.killpg(self.pg.proc.pid, signal.SIGINT)  # fast shutdown: sessions are cut, as in a failover
@@ -346,7 +355,7 @@ class Rig:
             self.pg.proc = None
             time.sleep(seconds)
             self.pg.start(timeout=30)
-            self._record("db_down", start, False)
+            self._record("db_down", start, None)
 
 
 def schedule(rig: Rig, rng: random.Random) -> list[Callable[[], None]]:
@@ -391,17 +400,23 @@ def rtsp_sessions(server_log: Path, kills: list[float], end: float) -> dict[str,
     return sessions
 
 
-def expected_range(
-    feed: Feed, sessions: list[tuple[float, float]], faults: list[FaultRecord], first_frame: float
-) -> tuple[int, int]:
-    """(at least, at most) violations for the plays this camera was shown.
+def blind_windows(faults: list[FaultRecord], starts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """When a camera may miss what it is shown: each blinding fault until it settled, and each
+    daemon start until ``settle`` after it (zero for the embedded daemon, see ``daemon_kill``)."""
+    return [(f.start, f.end + f.settle) for f in faults if f.settle is not None] + [(t, t + d) for t, d in starts]
 
-    Every play of a session is a new person (the gap outlasts the rejoin window). At least:
-    the plays shown whole, while no blinding fault (or its SETTLE_S after) overlapped them, minus
-    one for a play judged at an edge. At most: every play that began, plus one (a person the
-    tracker lost for longer than the rejoin window is counted twice).
+
+def expected_range(
+    feed: Feed, sessions: list[tuple[float, float]], windows: list[tuple[float, float]]
+) -> tuple[int, int, int, int]:
+    """(at least, at most, plays shown whole, plays begun) violations for what this camera was shown.
+
+    Each RTSP session starts the feed from its first play, and every play is a new person (the
+    black gap outlasts the rejoin window). At least: the plays shown whole outside any blind
+    window, minus one for a play judged at an edge (inference falling behind on a loaded CPU).
+    At most: every play that began (a kill can cut a person after the violation was recorded),
+    plus one for a person the tracker lost for longer than the rejoin window.
     """
-    windows = [(f.start, f.end + SETTLE_S) for f in faults if f.blinds] + [(0.0, first_frame)]
     whole = began = 0
     for s, e in sessions:
         k = 0
@@ -411,7 +426,20 @@ def expected_range(
             if b <= e - 1 and not any(a < we and b > ws for ws, we in windows):
                 whole += 1
             k += 1
-    return max(0, whole - 1), began + 1
+    return max(0, whole - 1), began + 1, whole, began
+
+
+def growth(samples: list[tuple[float, float, int, int]], warm_s: float) -> tuple[float, int]:
+    """The largest RSS (MiB) and fd growth of one daemon incarnation (one root pid), from its first
+    sample ``warm_s`` after it started to its last: a restart resets a leak, so each is measured alone."""
+    rss, fds = 0.0, 0
+    for root in dict.fromkeys(s[3] for s in samples):
+        mine = [s for s in samples if s[3] == root]
+        warm = [s for s in mine if s[0] >= mine[0][0] + warm_s]
+        if len(warm) >= 2:
+            rss = max(rss, warm[-1][1] - warm[0][1])
+            fds = max(fds, warm[-1][2] - warm[0][2])
+    return round(rss, 1), fds
 
 
 def _subject_key(mail: Message) -> tuple[str, str, str] | None:
@@ -419,9 +447,7 @@ def _subject_key(mail: Message) -> tuple[str, str, str] | None:
     return (m.group(1), m.group(2), str(mail.get("To", ""))) if m else None
 
 
-def check(
-    rig: Rig, feeds: list[Feed], watcher: MqttWatcher, sampler: Sampler, t0: float, warm_at: float
-) -> dict[str, Any]:
+def check(rig: Rig, feeds: list[Feed], watcher: MqttWatcher, sampler: Sampler, t0: float) -> dict[str, Any]:
     from sqlalchemy import select
 
     from storage.db import Database
@@ -462,10 +488,10 @@ def check(
         elif n > 1:
             duplicated += n - 1
             problems.append(f"violation {vid}: {n} emails to {rcpt}")
-    for key, n in mails.items():
-        if key not in mail_of:
+    for mail_key, n in mails.items():
+        if mail_key not in mail_of:
             phantoms += n
-            problems.append(f"email {key}: no such violation row")
+            problems.append(f"email {mail_key}: no such violation row")
     open_left = [v for v in rows if v.ended_at is None]
     problems += [f"violation {v.id} ({v.camera}) left open" for v in open_left]
     known = {str(Path(p).resolve()) for v in rows for p in (v.snapshot_path, v.crop_path) if p}
@@ -475,18 +501,26 @@ def check(
     end = time.time()
     sessions = rtsp_sessions(rig.workdir / "rtsp" / "server.log", rig.rtsp_kills, end)
     per_camera: dict[str, dict[str, Any]] = {}
-    out_of_range = 0
+    out_of_range = plays = 0
+    windows = blind_windows(rig.faults, rig.daemon_starts)
     for feed in feeds:
         got = sum(1 for v in rows if v.camera == feed.camera)
-        low, high = expected_range(feed, sessions.get(feed.camera, []), rig.faults, warm_at)
-        per_camera[feed.camera] = {"violations": got, "at_least": low, "at_most": high, "play_s": feed.play_s}
+        low, high, whole, began = expected_range(feed, sessions.get(feed.camera, []), windows)
+        plays += whole
+        per_camera[feed.camera] = {
+            "violations": got,
+            "at_least": low,
+            "at_most": high,
+            "plays_whole": whole,
+            "plays_begun": began,
+            "play_s": feed.play_s,
+            "sessions": sessions.get(feed.camera, []),
+        }
         if not low <= got <= high:
             out_of_range += 1
             problems.append(f"camera {feed.camera}: {got} violations, expected {low}..{high} for the plays shown")
 
-    warm = [s for s in sampler.samples if s[0] >= warm_at]
-    rss_growth = round(warm[-1][1] - warm[0][1], 1) if len(warm) >= 2 else 0.0
-    fd_growth = warm[-1][2] - warm[0][2] if len(warm) >= 2 else 0
+    rss_growth, fd_growth = growth(sampler.samples, WARM_S)
     if rss_growth > RSS_BOUND_MB:
         problems.append(f"RSS grew {rss_growth} MiB after warm-up (bound {RSS_BOUND_MB})")
     if fd_growth > FD_BOUND:
@@ -508,6 +542,7 @@ def check(
             "open_left": len(open_left),
             "orphans": len(files),
             "pending_left": pending,
+            "plays": plays,
             "out_of_range": out_of_range,
             "mqtt_redelivered": redelivered,
             "rss_growth_mb": rss_growth,
@@ -619,13 +654,12 @@ def run_soak(opts: SoakOptions) -> int:
         daemon = DaemonTree(cfg, workdir, metrics_port)
         rig = Rig(opts, workdir, daemon, rtsp, broker, smtp, db_url, sqlite_path, pg, redis)
         t0 = time.time()
-        daemon.start()
+        rig.start_daemon()
         sampler = Sampler(daemon, stop_sampling)
         sampler.start()
         if not daemon.wait_healthy(120):
             log("the daemon never served /healthz; see daemon.log")
-        warm_at = time.time() + 20  # models loaded, the first play judged: RSS and fds from here
-        time.sleep(20)
+        time.sleep(20)  # the first play judged before anything breaks
         # --quick: one cycle, all of it; longer runs: cycles until a minute before the end
         deadline = t0 + opts.duration_s - 60
         while opts.quick or time.time() < deadline:
@@ -645,7 +679,7 @@ def run_soak(opts: SoakOptions) -> int:
         code = daemon.stop()
         log(f"daemon stopped with exit code {code}")
         time.sleep(3)  # the last messages the shutdown flushed
-        result = check(rig, feeds, watcher, sampler, t0, warm_at)
+        result = check(rig, feeds, watcher, sampler, t0)
         if code != 0:
             result["problems"].append(f"the daemon exited {code} on SIGTERM")
             result["summary"]["ok"] = 0
@@ -660,7 +694,10 @@ def run_soak(opts: SoakOptions) -> int:
         smtp.stop()
     (workdir / "summary.json").write_text(json.dumps(result, indent=1, default=str))
     for cam, c in result["cameras"].items():
-        log(f"camera {cam}: {c['violations']} violations, allowed {c['at_least']}..{c['at_most']}")
+        log(
+            f"camera {cam}: {c['violations']} violations, allowed {c['at_least']}..{c['at_most']} "
+            f"({c['plays_whole']} plays shown whole, {c['plays_begun']} begun)"
+        )
     for f in result["faults"]:
         log(f"fault {f['name']} at +{f['start'] - t0:.0f} s for {f['end'] - f['start']:.1f} s")
     for p in result["problems"]:

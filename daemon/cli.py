@@ -339,13 +339,21 @@ def cmd_soak(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"maskwatch soak: {exc}", file=sys.stderr)
         return 2
-    if duration < 120:
-        print("maskwatch soak: --duration must be at least 2m (one schedule of faults)", file=sys.stderr)
+    if not args.quick and duration < 300:
+        print(
+            "maskwatch soak: --duration must be at least 5m (one cycle of faults); --quick is the short one",
+            file=sys.stderr,
+        )
         return 2
-    opts = SoakOptions(
-        duration, args.quick, args.seed, args.transport, args.db, Path(args.workdir) if args.workdir else None
-    )
-    return run_soak(opts)
+    workdir = Path(args.workdir) if args.workdir else None
+    if workdir is not None and workdir.exists() and any(workdir.iterdir()):
+        print(f"maskwatch soak: --workdir {workdir} is not empty (its database would count)", file=sys.stderr)
+        return 2
+    try:
+        return run_soak(SoakOptions(duration, args.quick, args.seed, args.transport, args.db, workdir))
+    except FileNotFoundError as exc:  # no ../shared clips, or a server binary missing
+        print(f"maskwatch soak: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
