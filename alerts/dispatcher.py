@@ -91,8 +91,11 @@ class Dispatcher:
     def pending(self) -> int:
         return outbox_backlog(self.db)
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, beat: Callable[[], None] | None = None) -> None:
+        """Deliver until stopped; ``beat`` is called once per round (the process's health)."""
         while not stop.is_set():
+            if beat is not None:
+                beat()
             try:
                 self.dispatch_due()
             except Exception as exc:  # noqa: BLE001 - a database hiccup must not end delivery

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,56 +33,46 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from daemon.logs import setup_logging
-    from daemon.runner import Daemon
 
     settings = _load(args.config)
     setup_logging(settings.logging.level, settings.logging.format)
     if settings.transport.type == "redis":
         from daemon.supervisor import role_commands, supervise
 
-        return supervise(role_commands(args.config))
-    daemon = Daemon(settings)
-    signal.signal(signal.SIGTERM, lambda *_: daemon.stop_event.set())
-    signal.signal(signal.SIGINT, lambda *_: daemon.stop_event.set())
-    daemon.start()
-    from daemon.systemd import notify
+        return supervise(role_commands(args.config), settings)
+    from daemon.runner import Daemon
 
-    notify("READY=1")
-    daemon.wait()
-    notify("STOPPING=1")
-    daemon.shutdown()
-    return 0
+    return Daemon(settings).run()
 
 
-def _role_settings(args: argparse.Namespace) -> Any:
+def _host_role(args: argparse.Namespace, role: str, cameras: list[str] | None = None, dispatch: bool = True) -> int:
+    """One role in this process (over Redis), as ``maskwatch reader|infer|events``."""
     from daemon.logs import setup_logging
+    from daemon.roles import reader_cameras
+    from daemon.runner import Daemon
 
     settings = _load(args.config)
     setup_logging(settings.logging.level, settings.logging.format)
-    return settings
-
-
-def cmd_reader(args: argparse.Namespace) -> int:
-    from daemon.roles import run_reader
-
-    return run_reader(_role_settings(args), args.camera)
-
-
-def cmd_infer(args: argparse.Namespace) -> int:
-    from daemon.roles import run_infer
-
-    settings = _role_settings(args)
-    if args.device:
+    if role == "infer" and args.device:
         settings = settings.model_copy(
             update={"inference": settings.inference.model_copy(update={"device": args.device})}
         )
-    return run_infer(settings)
+    if cameras and not reader_cameras(settings, cameras):
+        print(f"maskwatch {role}: no enabled camera matches {', '.join(cameras)}", file=sys.stderr)
+        return 2
+    return Daemon(settings, (role,), cameras, dispatch).run()
+
+
+def cmd_reader(args: argparse.Namespace) -> int:
+    return _host_role(args, "reader", args.camera)
+
+
+def cmd_infer(args: argparse.Namespace) -> int:
+    return _host_role(args, "infer")
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    from daemon.roles import run_events_role
-
-    return run_events_role(_role_settings(args), args.camera, dispatch=not args.no_dispatch)
+    return _host_role(args, "events", args.camera, dispatch=not args.no_dispatch)
 
 
 def _db(args: argparse.Namespace) -> Any:

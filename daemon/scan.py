@@ -60,11 +60,22 @@ class ListSink(ViolationSink):
                 self._forward_ids[vid] = fid
         return vid
 
-    def closed(self, violation_id: int, ended_at: datetime, peak_score: float, best: OpenedViolation | None) -> None:
+    def seen(self, violation_id: int, at: datetime) -> None:
+        if self.forward is not None and violation_id in self._forward_ids:
+            self.forward.seen(self._forward_ids[violation_id], at)
+
+    def closed(
+        self,
+        violation_id: int,
+        ended_at: datetime,
+        peak_score: float,
+        best: OpenedViolation | None,
+        reason: str = "track_lost",
+    ) -> None:
         sv = self.violations[violation_id - 1]
         sv.ended_at, sv.score = ended_at, max(sv.score, peak_score)
         if self.forward is not None and violation_id in self._forward_ids:
-            self.forward.closed(self._forward_ids[violation_id], ended_at, peak_score, best)
+            self.forward.closed(self._forward_ids[violation_id], ended_at, peak_score, best, reason)
 
     def person_seen(self, camera: str, at: datetime, label: str) -> None:
         if self.forward is not None:

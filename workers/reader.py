@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -69,7 +70,11 @@ class CameraReader:
         self.realtime = realtime
         self.stall_seconds = stall_seconds
         self.backoff = backoff or Backoff()
+        # frame ids count from 1 in every reader run; the session tells runs apart downstream
+        # (violation keys, the events stage's order), so a restart never reuses an identity
+        self.session = secrets.token_hex(6)
         self.frame_id = 0
+        self.beat: Callable[[], None] = lambda: None  # stamped per frame and per reconnect (health)
         self.frames_read = 0
         self.online: bool | None = None  # unknown until the first open succeeds or fails
         self._last_frame = time.monotonic()
@@ -84,6 +89,7 @@ class CameraReader:
         watchdog = threading.Thread(target=self._watchdog, name=f"watchdog-{self.camera.name}", daemon=True)
         watchdog.start()
         while not self.stop.is_set() and not self.finished:
+            self.beat()
             try:
                 cap = open_capture(self.camera.url)
             except ConnectionError as exc:
@@ -124,6 +130,7 @@ class CameraReader:
                     self._set_online(False, f"{self.camera.url}: read failed")
                 return
             self._last_frame = time.monotonic()
+            self.beat()
             index += 1
             if file_source:
                 # the video clock: frame index over the native rate (robust to bad PTS)
@@ -150,7 +157,13 @@ class CameraReader:
             self.frame_id += 1
             self.frames_read += 1
             self.on_frame(
-                Frame(self.camera.name, self.frame_id, captured_at, resize_to_width(image, self.camera.detect_width))
+                Frame(
+                    self.camera.name,
+                    self.frame_id,
+                    captured_at,
+                    resize_to_width(image, self.camera.detect_width),
+                    self.session,
+                )
             )
 
     def _watchdog(self) -> None:

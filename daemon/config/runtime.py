@@ -115,3 +115,14 @@ class MetricsSettings(Section):
         "127.0.0.1", title="Host", description="Bind address; keep it on loopback unless a scraper needs more."
     )
     port: int = Field(9108, ge=0, le=65535, title="Port", description="HTTP port (0 picks a free one).")
+    loop_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        title="Loop timeout",
+        description=(
+            "A worker loop (inference, events) that has not gone round for this long counts as wedged: "
+            "/healthz answers 503 and systemd's watchdog is no longer fed. Camera readers get 1.5x "
+            "(reconnect waits), the outbox 2x (slow mail servers)."
+        ),
+    )
