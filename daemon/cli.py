@@ -166,6 +166,17 @@ def cmd_cameras(args: argparse.Namespace) -> int:
     return 0
 
 
+def _camera_states(health: dict[str, Any]) -> dict[str, str]:
+    """Each camera's state from a process's ``/healthz``, or from the supervisor's children."""
+    hosts = [health] + [(c.get("health") or {}) for c in health.get("children", {}).values()]
+    return {
+        cam: str(info.get("state", "-"))
+        for host in hosts
+        for cam, info in host.get("cameras", {}).items()
+        if isinstance(info, dict)
+    }
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """What /healthz and /metrics say, as a table (the daemon must be running)."""
     import urllib.request
@@ -196,10 +207,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             name = sample.name.removesuffix("_total")
             if name in wanted and "camera" in sample.labels:
                 per_camera.setdefault(sample.labels["camera"], {})[wanted[name]] = int(sample.value)
-    rows = [
-        {"camera": cam, "status": health.get("cameras", {}).get(cam, "-"), **vals}
-        for cam, vals in sorted(per_camera.items())
-    ]
+    states = _camera_states(health)
+    rows = [{"camera": cam, "status": states.get(cam, "-"), **vals} for cam, vals in sorted(per_camera.items())]
     _emit(rows, "table", ["camera", "status", "up", "read", "processed", "dropped", "violations"])
     return 0
 
