@@ -15,11 +15,12 @@ from typing import Any
 DEFAULT_CONFIG = os.environ.get("MASKWATCH_CONFIG", "config/maskwatch.yaml")
 
 
-def _load(path: str) -> Any:
+def _load(path: str, for_run: bool = False) -> Any:
+    """The settings, or every problem on stderr and exit 2; ``for_run`` also checks this host (ports free)."""
     from daemon.config import ConfigError, load_settings
 
     try:
-        return load_settings(path)
+        return load_settings(path, for_run=for_run)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"{path}: {problem}" if not problem.startswith(path) else problem, file=sys.stderr)
@@ -36,7 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from daemon.logs import setup_logging
     from daemon.runner import Daemon
 
-    settings = _load(args.config)
+    settings = _load(args.config, for_run=True)  # before any model loads: a port in use is one line, not a traceback
     setup_logging(settings.logging.level, settings.logging.format)
     if settings.transport.type == "redis":
         from daemon.supervisor import role_commands, supervise
@@ -86,11 +87,46 @@ def cmd_events(args: argparse.Namespace) -> int:
     return run_events_role(_role_settings(args), args.camera, dispatch=not args.no_dispatch)
 
 
+def _fail(args: argparse.Namespace, message: str) -> SystemExit:
+    """One line on stderr naming the command; the caller raises the returned exit 2."""
+    print(f"maskwatch {args.command}: {message}", file=sys.stderr)
+    return SystemExit(2)
+
+
 def _db(args: argparse.Namespace) -> Any:
+    """The history database, which must already exist: a mistyped path is an error, not a new empty database."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from daemon.config.runtime import parse_database_url
     from storage.db import Database
+    from workers.sources import mask_url
 
     url = args.db or _load(args.config).database.url
-    return Database(url)
+    try:
+        parsed = parse_database_url(url)
+    except ValueError as exc:
+        raise _fail(args, str(exc)) from None
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not database.startswith("file:"):
+        if not Path(database).is_file():
+            raise _fail(args, f"no database at {database} (the daemon creates it; check the path)")
+    try:
+        return Database(url)
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise _fail(args, f"cannot open the database: {mask_url(first)}") from None
+
+
+def _when(args: argparse.Namespace, text: str | None) -> Any:
+    """``--since``/``--until`` of every history command, through the one time parser."""
+    from daemon.timeparse import parse_when
+
+    if not text:
+        return None
+    try:
+        return parse_when(text)
+    except ValueError as exc:
+        raise _fail(args, str(exc)) from None
 
 
 def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
@@ -110,15 +146,9 @@ def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
 
 
 def cmd_violations(args: argparse.Namespace) -> int:
-    from daemon.timeparse import parse_when
     from storage.queries import list_violations
 
-    try:
-        since = parse_when(args.since) if args.since else None
-        until = parse_when(args.until) if args.until else None
-    except ValueError as exc:
-        print(f"maskwatch violations: {exc}", file=sys.stderr)
-        return 2
+    since, until = _when(args, args.since), _when(args, args.until)
     db = _db(args)
     rows = [
         {
@@ -138,11 +168,10 @@ def cmd_violations(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from daemon.timeparse import parse_when
     from storage.queries import compliance
 
+    since = _when(args, args.since)
     db = _db(args)
-    since = parse_when(args.since) if args.since else None
     rows = [
         {
             "camera": r.camera,
