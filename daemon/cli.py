@@ -244,9 +244,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quiet_media() -> None:
+    """Offline commands report each bad file in one line of their own: no OpenCV/FFmpeg or reader chatter."""
+    import logging
+
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # read when cv2 is first imported
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    logging.getLogger("maskwatch.reader").setLevel(logging.CRITICAL)
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
+    _quiet_media()
     from daemon.config.settings import Settings
     from daemon.scan import scan_video
+    from workers.sources import MediaError
 
     settings = _load(args.config) if args.config else Settings(cameras=[])
     forward = None
@@ -256,14 +267,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
         settings = settings.model_copy(update={"database": settings.database.model_copy(update={"url": args.db})})
         forward = build_recorder(settings, Database(args.db))
-    total = 0
+    missing = unreadable = 0
     for video in args.videos:
         try:
             found = scan_video(Path(video), settings, forward)
-        except FileNotFoundError as exc:
-            print(f"maskwatch scan: {exc}", file=sys.stderr)
-            return 2
-        total += len(found)
+        except (FileNotFoundError, MediaError) as exc:
+            missing += isinstance(exc, FileNotFoundError)
+            unreadable += isinstance(exc, MediaError)
+            report_media_error("scan", video, exc, args.json)
+            continue
         for v in found:
             print(
                 json.dumps({"video": video, **v.as_json()})
@@ -272,16 +284,31 @@ def cmd_scan(args: argparse.Namespace) -> int:
             )
         if not args.json:
             print(f"{video}: {len(found)} violation(s)")
-    return 0
+    return media_exit_code(missing, unreadable)
+
+
+def report_media_error(command: str, item: str, exc: OSError, as_json: bool) -> None:
+    """One line on stderr per bad file, and with ``--json`` an error object in the output stream."""
+    reason = str(exc).removeprefix(f"{item}: ")
+    print(f"maskwatch {command}: {item}: {reason}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"file": item, "error": reason}), flush=True)
+
+
+def media_exit_code(missing: int, unreadable: int) -> int:
+    """2 when a path does not exist (a typo), 1 when a file could not be read, 0 when all went through."""
+    return 2 if missing else 1 if unreadable else 0
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
+    _quiet_media()
     from models.inference_cli import classify_paths
 
     return classify_paths(args.paths, args.json, args.model)
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
+    _quiet_media()
     from models.inference_cli import detect_paths
 
     return detect_paths(args.paths, args.json, args.detector, args.classifier, args.imgsz)

@@ -20,9 +20,7 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(
-            f"{text!r} is neither a duration like 2h/30m/7d nor a date like 2026-11-26T08:00"
-        ) from None
+        raise ValueError(f"{text!r} is neither a duration like 2h/30m/7d nor a date like 2026-11-26T08:00") from None
     try:
         return when if when.tzinfo else when.astimezone()  # a naive date is local time
     except (ValueError, OverflowError, OSError):  # 0001-01-01 in a zone east of UTC is in year 0

@@ -45,7 +45,11 @@ class ViolationPolicy(Section):
     window: int = Field(5, ge=1, le=1000, title="N", description="...out of the last N sampled frames of the track...")
     min_seconds: float = Field(0.6, ge=0, le=3600, title="T", description="...spanning at least T seconds.")
     track_lost_seconds: float = Field(
-        2.0, gt=0, le=3600, title="Track timeout", description="A track unseen this long has ended; its violation closes."
+        2.0,
+        gt=0,
+        le=3600,
+        title="Track timeout",
+        description="A track unseen this long has ended; its violation closes.",
     )
 
     rejoin_seconds: float = Field(
@@ -88,7 +92,9 @@ class MqttSettings(Section):
         if not value or "" in value.split("/"):
             raise ValueError("must be one or more non-empty levels separated by '/', like site/maskwatch")
         if _TOPIC_BAD.search(value):
-            raise ValueError("must not contain '#', '+', NUL or control characters (MQTT wildcards are for subscribers)")
+            raise ValueError(
+                "must not contain '#', '+', NUL or control characters (MQTT wildcards are for subscribers)"
+            )
         if value.startswith("$"):
             raise ValueError("must not start with '$' (topics the broker reserves)")
         if len(value.encode()) > 1024:

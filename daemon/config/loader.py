@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from yaml.constructor import ConstructorError
 from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
 
 from daemon.config.settings import Settings
 

@@ -59,7 +59,9 @@ class InferenceSettings(Section):
         416, ge=160, le=1280, title="Detector input", description="Detector input size in pixels (multiple of 32)."
     )
     batch: int = Field(4, ge=1, le=64, title="Batch", description="Frames per detector call, across cameras.")
-    threads: int = Field(0, ge=0, le=1024, title="Threads", description="CPU threads per model; 0 picks from the core count.")
+    threads: int = Field(
+        0, ge=0, le=1024, title="Threads", description="CPU threads per model; 0 picks from the core count."
+    )
     motion_gate: bool = Field(
         True,
         title="Motion gate",
