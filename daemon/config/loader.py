@@ -35,6 +35,10 @@ class ConfigError(Exception):
         super().__init__("\n".join(self.problems))
 
 
+class Refused(ComposerError):
+    """Valid YAML that the settings loader will not expand (an alias, nesting too deep)."""
+
+
 class StrictLoader(yaml.SafeLoader):
     """PyYAML's safe loader that refuses aliases and deep nesting, and marks value errors with their line."""
 
@@ -45,12 +49,12 @@ class StrictLoader(yaml.SafeLoader):
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
-            raise ComposerError(None, None, "YAML aliases (*name) are not allowed in the settings", mark)
+            raise Refused(None, None, "YAML aliases (*name) are not allowed in the settings", mark)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
-                raise ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
+                raise Refused(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
             return super().compose_node(parent, index)  # type: ignore[no-any-return]
         finally:
             self._depth -= 1
@@ -130,17 +134,19 @@ def _substitute(value: Any, loc: Loc, problems: list[tuple[Loc, str]]) -> Any:
     return value
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> str:
     if isinstance(exc, yaml.reader.ReaderError):
-        return f"unacceptable character #x{exc.character:04x} (character {exc.position + 1})"
+        line = text[: exc.position].count("\n") + 1
+        return f"character #x{exc.character:04x} is not allowed in YAML (line {line})"
     mark = getattr(exc, "problem_mark", None)
     where = f" (line {mark.line + 1})" if mark is not None else ""
     return f"{getattr(exc, 'problem', None) or exc}{where}"
 
 
 def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any]:
-    loader = StrictLoader(text)
+    loader: StrictLoader | None = None
     try:
+        loader = StrictLoader(text)  # refuses NUL and other control characters right here
         root = loader.get_single_node()
         if root is None:
             return None, None
@@ -149,10 +155,13 @@ def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any]:
         if duplicates:
             raise ConfigError([f"{source}: {d}" for d in duplicates])
         return root, loader.construct_document(root)
+    except Refused as exc:
+        raise ConfigError([f"{source}: {_yaml_problem(exc, text)}"]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{source}: not valid YAML: {_yaml_problem(exc)}"]) from None
+        raise ConfigError([f"{source}: not valid YAML: {_yaml_problem(exc, text)}"]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def parse_settings(text: str, source: str = "<config>", for_run: bool = False) -> Settings:
