@@ -35,7 +35,7 @@ class ConfigError(Exception):
         super().__init__("\n".join(self.problems))
 
 
-class Refused(ComposerError):
+class RefusedYAMLError(ComposerError):
     """Valid YAML that the settings loader will not expand (an alias, nesting too deep)."""
 
 
@@ -49,12 +49,12 @@ class StrictLoader(yaml.SafeLoader):
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
-            raise Refused(None, None, "YAML aliases (*name) are not allowed in the settings", mark)
+            raise RefusedYAMLError(None, None, "YAML aliases (*name) are not allowed in the settings", mark)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
-                raise Refused(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
+                raise RefusedYAMLError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
             return super().compose_node(parent, index)  # type: ignore[no-any-return]
         finally:
             self._depth -= 1
@@ -155,7 +155,7 @@ def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any]:
         if duplicates:
             raise ConfigError([f"{source}: {d}" for d in duplicates])
         return root, loader.construct_document(root)
-    except Refused as exc:
+    except RefusedYAMLError as exc:
         raise ConfigError([f"{source}: {_yaml_problem(exc, text)}"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"{source}: not valid YAML: {_yaml_problem(exc, text)}"]) from None
