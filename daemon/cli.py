@@ -59,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _role_settings(args: argparse.Namespace) -> Any:
     from daemon.logs import setup_logging
 
-    settings = _load(args.config)
+    settings = _load(args.config, for_run=True)
     setup_logging(settings.logging.level, settings.logging.format)
     return settings
 
