@@ -168,14 +168,18 @@ TOKEN = "T0kenSecret77"
 
 @pytest.mark.faults
 def test_a_broken_camera_file_is_offline_without_spinning_and_no_secret_leaves(workdir: Path, broker) -> None:
-    """Two cameras: a text file named .mp4, and an RTSP camera (nothing listening) whose password has '@'."""
+    """A text file named .mp4, a looping file that opens but holds no frame, and an RTSP camera (nothing
+    listening) whose password has '@' and whose URL has a token."""
     broken = workdir / "broken.mp4"
     broken.write_text("not a video\n")
+    empty = workdir / "truncated.mp4"
+    empty.write_bytes(GOOD_CLIP.read_bytes()[:4000])
     db = workdir / "var" / "db" / "mw.db"
     cfg = workdir / "maskwatch.yaml"
     cfg.write_text(
         "cameras:\n"
         f"  - name: broken\n    url: {broken}\n"
+        f"  - name: looped\n    url: {empty}\n    loop: true\n"
         f"  - name: gate\n    url: rtsp://admin:${{GATE_PASSWORD}}@127.0.0.1:{free_port()}/live?token=${{GATE_TOKEN}}\n"
         f"database:\n  url: sqlite:///{db}\n"
         f"snapshots:\n  dir: {workdir}/snapshots\n"
@@ -199,6 +203,9 @@ def test_a_broken_camera_file_is_offline_without_spinning_and_no_secret_leaves(w
     assert cameras["broken"].status == "offline"
     details = rows_in(url, select(CameraEvent.detail).where(CameraEvent.camera == "broken"))
     assert f"cannot open {broken}" in details, details
+    assert cameras["looped"].status == "offline"
+    looped = rows_in(url, select(CameraEvent.detail).where(CameraEvent.camera == "looped"))
+    assert looped == ["daemon started", "no frame could be decoded", "daemon stopped"], "once, not on every rewind"
     # the secrets: nowhere in the log, the tables, the outbox or the (retained) MQTT status
     stored = [c.source for c in cameras.values()] + rows_in(url, select(CameraEvent.detail))
     stored += [json.dumps(a.payload, default=str) for a in rows_in(url, select(OutboxAlert))]
