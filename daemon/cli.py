@@ -95,11 +95,7 @@ def _fail(args: argparse.Namespace, message: str) -> SystemExit:
 
 def _db(args: argparse.Namespace) -> Any:
     """The history database, which must already exist: a mistyped path is an error, not a new empty database."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from daemon.config.runtime import parse_database_url
-    from storage.db import Database
-    from workers.sources import mask_url
 
     url = args.db or _load(args.config).database.url
     try:
@@ -110,10 +106,20 @@ def _db(args: argparse.Namespace) -> Any:
     if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not database.startswith("file:"):
         if not Path(database).is_file():
             raise _fail(args, f"no database at {database} (the daemon creates it; check the path)")
+    return _open_db(args, url)
+
+
+def _open_db(args: argparse.Namespace, url: str) -> Any:
+    """``Database(url)``, or one line (the driver's first, masked) and exit 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import Database
+    from workers.sources import mask_url
+
     try:
         return Database(url)
-    except SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    except (SQLAlchemyError, OSError) as exc:
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
         raise _fail(args, f"cannot open the database: {mask_url(first)}") from None
 
 
@@ -262,11 +268,18 @@ def cmd_scan(args: argparse.Namespace) -> int:
     settings = _load(args.config) if args.config else Settings(cameras=[])
     forward = None
     if args.db:
+        from daemon.config.runtime import parse_database_url, sqlite_path_problem
         from daemon.wiring import build_recorder
-        from storage.db import Database
 
+        try:  # a new database is fine here (scan records into it), one it cannot create is not
+            parsed = parse_database_url(args.db)
+            problem = sqlite_path_problem(parsed) if parsed.get_backend_name() == "sqlite" else None
+        except ValueError as exc:
+            problem = str(exc)
+        if problem:
+            raise _fail(args, problem)
         settings = settings.model_copy(update={"database": settings.database.model_copy(update={"url": args.db})})
-        forward = build_recorder(settings, Database(args.db))
+        forward = build_recorder(settings, _open_db(args, args.db))
     missing = unreadable = 0
     for video in args.videos:
         try:

@@ -152,6 +152,11 @@ def _refused(res: subprocess.CompletedProcess[str], cfg: Path) -> str:
             id="unknown-db-driver",
         ),
         pytest.param(
+            CAMERA + "database:\n  url: postgresql+psycopg://mw:Xy@Zsecret9@db/mw\n",
+            "database.url: a password with '@' must be written %40 in a database URL (line 5)",
+            id="db-password-with-at",
+        ),
+        pytest.param(
             CAMERA + "cameras:\n  - name: other\n    url: b.mp4\n",
             "cameras: key given twice (lines 1 and 4)",
             id="duplicate-key",

@@ -153,6 +153,16 @@ def test_history_commands_refuse_a_mistyped_database_and_bad_times(tmp_path: Pat
     assert not typo.parent.exists(), "a typo creates no folder and no empty database"
     res = run_cli("cameras", "--db", "not a url")
     assert res.returncode == 2 and res.stderr.startswith("maskwatch cameras: not a database URL")
+    res = run_cli("scan", "--db", "not a url", str(GOOD_CLIP))
+    assert res.returncode == 2 and res.stderr.startswith("maskwatch scan: not a database URL")
+    res = run_cli("stats", "--db", f"postgresql+psycopg://mw:{PASSWORD}@127.0.0.1:{free_port()}/mw")
+    assert res.returncode == 2 and res.stderr == (
+        "maskwatch stats: a password with '@' must be written %40 in a database URL\n"
+    )
+    res = run_cli("stats", "--db", f"postgresql+psycopg://mw:{PASSWORD.replace('@', '%40')}@127.0.0.1:{free_port()}/mw")
+    assert res.returncode == 2 and len(res.stderr.splitlines()) == 1, res.stderr
+    assert res.stderr.startswith("maskwatch stats: cannot open the database: connection failed:")
+    assert "Zsecret9" not in res.stderr
     for args, message in [
         (["stats", "--since", "foo"], "'foo' is neither a duration like 2h/30m/7d nor a date like 2026-11-26T08:00"),
         (["violations", "--since", "999999999d"], "'999999999d' reaches back before year 1"),

@@ -101,6 +101,8 @@ def parse_database_url(value: str) -> URL:
         url = make_url(value)
     except ArgumentError:
         raise ValueError("not a database URL: expected sqlite:///path or postgresql+psycopg://user@host/db") from None
+    if url.host and "@" in url.host:  # SQLAlchemy splits at the first "@": the rest of the password becomes the host
+        raise ValueError("a password with '@' must be written %40 in a database URL")
     try:
         url.get_dialect()
     except NoSuchModuleError:
