@@ -122,17 +122,20 @@ class CameraReader:
         video_t0: float | None = None
         next_due = 0.0
         index = 0
+        rewound = False
         while not self.stop.is_set():
             if not cap.grab():
-                if file_source and index == 0:  # opens, yields nothing (truncated): looping it would spin
+                if file_source and index == 0 and not rewound:  # opens, yields nothing: looping it would spin
                     self.error, self.finished = "no frame could be decoded", True
                     self._set_online(False, self.error)
+                elif file_source and index == 0:  # seeking back failed: let run() open the file again
+                    pass
                 elif file_source and not self.camera.loop:
                     self.finished = True
                     self._set_online(False, "end of file")
                 elif file_source:
                     cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                    started_wall, video_t0, next_due, index = time.time(), None, 0.0, 0
+                    started_wall, video_t0, next_due, index, rewound = time.time(), None, 0.0, 0, True
                     continue
                 else:
                     self._set_online(False, f"{self.camera.url}: read failed")
