@@ -14,11 +14,12 @@ from typing import Any
 DEFAULT_CONFIG = os.environ.get("MASKWATCH_CONFIG", "config/maskwatch.yaml")
 
 
-def _load(path: str) -> Any:
+def _load(path: str, for_run: bool = False) -> Any:
+    """The settings, or every problem on stderr and exit 2; ``for_run`` also checks this host (ports free)."""
     from daemon.config import ConfigError, load_settings
 
     try:
-        return load_settings(path)
+        return load_settings(path, for_run=for_run)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"{path}: {problem}" if not problem.startswith(path) else problem, file=sys.stderr)
@@ -34,7 +35,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from daemon.logs import setup_logging
 
-    settings = _load(args.config)
+    settings = _load(args.config, for_run=True)  # before any model loads: a port in use is one line, not a traceback
     setup_logging(settings.logging.level, settings.logging.format)
     if settings.transport.type == "redis":
         from daemon.supervisor import role_commands, supervise
@@ -51,7 +52,7 @@ def _host_role(args: argparse.Namespace, role: str, cameras: list[str] | None = 
     from daemon.roles import reader_cameras
     from daemon.runner import Daemon
 
-    settings = _load(args.config)
+    settings = _load(args.config, for_run=True)
     setup_logging(settings.logging.level, settings.logging.format)
     if role == "infer" and args.device:
         settings = settings.model_copy(
@@ -75,11 +76,52 @@ def cmd_events(args: argparse.Namespace) -> int:
     return _host_role(args, "events", args.camera, dispatch=not args.no_dispatch)
 
 
+def _fail(args: argparse.Namespace, message: str) -> SystemExit:
+    """One line on stderr naming the command; the caller raises the returned exit 2."""
+    print(f"maskwatch {args.command}: {message}", file=sys.stderr)
+    return SystemExit(2)
+
+
 def _db(args: argparse.Namespace) -> Any:
-    from storage.db import Database
+    """The history database, which must already exist: a mistyped path is an error, not a new empty database."""
+    from daemon.config.runtime import parse_database_url
 
     url = args.db or _load(args.config).database.url
-    return Database(url)
+    try:
+        parsed = parse_database_url(url)
+    except ValueError as exc:
+        raise _fail(args, str(exc)) from None
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not database.startswith("file:"):
+        if not Path(database).is_file():
+            raise _fail(args, f"no database at {database} (the daemon creates it; check the path)")
+    return _open_db(args, url)
+
+
+def _open_db(args: argparse.Namespace, url: str) -> Any:
+    """``Database(url)``, or one line (the driver's first, masked) and exit 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import Database
+    from workers.sources import mask_url
+
+    try:
+        return Database(url)
+    except (SQLAlchemyError, OSError) as exc:
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise _fail(args, f"cannot open the database: {mask_url(first)}") from None
+
+
+def _when(args: argparse.Namespace, text: str | None) -> Any:
+    """``--since``/``--until`` of every history command, through the one time parser."""
+    from daemon.timeparse import parse_when
+
+    if not text:
+        return None
+    try:
+        return parse_when(text)
+    except ValueError as exc:
+        raise _fail(args, str(exc)) from None
 
 
 def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
@@ -99,15 +141,9 @@ def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
 
 
 def cmd_violations(args: argparse.Namespace) -> int:
-    from daemon.timeparse import parse_when
     from storage.queries import list_violations
 
-    try:
-        since = parse_when(args.since) if args.since else None
-        until = parse_when(args.until) if args.until else None
-    except ValueError as exc:
-        print(f"maskwatch violations: {exc}", file=sys.stderr)
-        return 2
+    since, until = _when(args, args.since), _when(args, args.until)
     db = _db(args)
     rows = [
         {
@@ -127,11 +163,10 @@ def cmd_violations(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from daemon.timeparse import parse_when
     from storage.queries import compliance
 
+    since = _when(args, args.since)
     db = _db(args)
-    since = parse_when(args.since) if args.since else None
     rows = [
         {
             "camera": r.camera,
@@ -213,26 +248,45 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quiet_media() -> None:
+    """Offline commands report each bad file in one line of their own: no OpenCV/FFmpeg or reader chatter."""
+    import logging
+
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # read when cv2 is first imported
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    logging.getLogger("maskwatch.reader").setLevel(logging.CRITICAL)
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
+    _quiet_media()
     from daemon.config.settings import Settings
     from daemon.scan import scan_video
+    from workers.sources import MediaError
 
     settings = _load(args.config) if args.config else Settings(cameras=[])
     forward = None
     if args.db:
+        from daemon.config.runtime import parse_database_url, sqlite_path_problem
         from daemon.wiring import build_recorder
-        from storage.db import Database
 
+        try:  # a new database is fine here (scan records into it), one it cannot create is not
+            parsed = parse_database_url(args.db)
+            problem = sqlite_path_problem(parsed) if parsed.get_backend_name() == "sqlite" else None
+        except ValueError as exc:
+            problem = str(exc)
+        if problem:
+            raise _fail(args, problem)
         settings = settings.model_copy(update={"database": settings.database.model_copy(update={"url": args.db})})
-        forward = build_recorder(settings, Database(args.db))
-    total = 0
+        forward = build_recorder(settings, _open_db(args, args.db))
+    missing = unreadable = 0
     for video in args.videos:
         try:
             found = scan_video(Path(video), settings, forward)
-        except FileNotFoundError as exc:
-            print(f"maskwatch scan: {exc}", file=sys.stderr)
-            return 2
-        total += len(found)
+        except (FileNotFoundError, MediaError) as exc:
+            missing += isinstance(exc, FileNotFoundError)
+            unreadable += isinstance(exc, MediaError)
+            report_media_error("scan", video, exc, args.json)
+            continue
         for v in found:
             print(
                 json.dumps({"video": video, **v.as_json()})
@@ -241,16 +295,31 @@ def cmd_scan(args: argparse.Namespace) -> int:
             )
         if not args.json:
             print(f"{video}: {len(found)} violation(s)")
-    return 0
+    return media_exit_code(missing, unreadable)
+
+
+def report_media_error(command: str, item: str, exc: OSError, as_json: bool) -> None:
+    """One line on stderr per bad file, and with ``--json`` an error object in the output stream."""
+    reason = str(exc).removeprefix(f"{item}: ")
+    print(f"maskwatch {command}: {item}: {reason}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"file": item, "error": reason}), flush=True)
+
+
+def media_exit_code(missing: int, unreadable: int) -> int:
+    """2 when a path does not exist (a typo), 1 when a file could not be read, 0 when all went through."""
+    return 2 if missing else 1 if unreadable else 0
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
+    _quiet_media()
     from models.inference_cli import classify_paths
 
     return classify_paths(args.paths, args.json, args.model)
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
+    _quiet_media()
     from models.inference_cli import detect_paths
 
     return detect_paths(args.paths, args.json, args.detector, args.classifier, args.imgsz)

@@ -13,15 +13,19 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.private import create_private_file, make_private_dirs
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:
-    """SQLite gets WAL, a busy timeout and foreign keys; the folder is created if missing."""
+    """SQLite gets WAL, a busy timeout and foreign keys; a missing file is created 0600 in 0700 folders
+    (SQLite gives its -wal and -shm files the database file's mode)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            make_private_dirs(Path(parsed.database).parent)
+            create_private_file(parsed.database)
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")

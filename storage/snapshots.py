@@ -8,7 +8,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from storage.private import make_private_dirs, write_private
 from workers.crops import face_crop
+
+
+def _write_jpeg(path: Path, image: np.ndarray, params: list[int]) -> None:
+    """Encode and write 0600 (``cv2.imwrite`` creates world-readable files and only warns when it fails)."""
+    ok, data = cv2.imencode(".jpg", image, params)
+    if not ok:
+        raise OSError(f"cannot encode a JPEG for {path}")
+    write_private(path, data.tobytes())
 
 
 class SnapshotStore:
@@ -30,13 +39,13 @@ class SnapshotStore:
         box: tuple[float, float, float, float],
     ) -> tuple[str, str]:
         full, crop = self.paths(camera, started_at, track_id)
-        full.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(full.parent)
         drawn = frame.copy()
         x1, y1, x2, y2 = (int(round(v)) for v in box)
         cv2.rectangle(drawn, (x1, y1), (x2, y2), (0, 0, 255), 2)
         params = [cv2.IMWRITE_JPEG_QUALITY, self.quality]
-        cv2.imwrite(str(full), drawn, params)
-        cv2.imwrite(str(crop), face_crop(frame, box), params)
+        _write_jpeg(full, drawn, params)
+        _write_jpeg(crop, face_crop(frame, box), params)
         return str(full), str(crop)
 
     @staticmethod
