@@ -48,11 +48,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _host_role(args: argparse.Namespace, role: str, cameras: list[str] | None = None, dispatch: bool = True) -> int:
     """One role in this process (over Redis), as ``maskwatch reader|infer|events``."""
+    from daemon.health import SUPERVISOR_DIR_ENV
     from daemon.logs import setup_logging
     from daemon.roles import reader_cameras
     from daemon.runner import Daemon
 
-    settings = _load(args.config, for_run=True)
+    # a supervised child binds no port (the supervisor serves its metrics): nothing to check
+    settings = _load(args.config, for_run=SUPERVISOR_DIR_ENV not in os.environ)
     setup_logging(settings.logging.level, settings.logging.format)
     if role == "infer" and args.device:
         settings = settings.model_copy(

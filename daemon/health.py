@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from daemon.systemd import notify
 
 log = logging.getLogger("maskwatch.health")
+# set by the supervisor for its children: where they report their health (they bind no port)
+SUPERVISOR_DIR_ENV = "MASKWATCH_SUPERVISOR_DIR"
 
 
 @dataclass

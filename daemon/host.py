@@ -20,7 +20,7 @@ from typing import Any
 
 from daemon import metrics
 from daemon.config.settings import Settings
-from daemon.health import Heartbeats, WatchdogFeeder
+from daemon.health import SUPERVISOR_DIR_ENV, Heartbeats, WatchdogFeeder
 from daemon.roles import Role
 from daemon.systemd import notify
 from daemon.wiring import serve_metrics
@@ -29,7 +29,6 @@ from workers.transport import Transport
 from workers.transport.memory import MemoryTransport
 
 log = logging.getLogger("maskwatch.daemon")
-SUPERVISOR_DIR_ENV = "MASKWATCH_SUPERVISOR_DIR"
 STATUS_EVERY_S = 2.0
 ROLE_ORDER = ("reader", "infer", "events")  # stop order: sources first, the outbox last
 

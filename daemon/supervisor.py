@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.config.settings import Settings
-from daemon.health import watchdog_interval
-from daemon.host import SUPERVISOR_DIR_ENV
+from daemon.health import SUPERVISOR_DIR_ENV, watchdog_interval
 from daemon.systemd import notify
 
 log = logging.getLogger("maskwatch.supervisor")
