@@ -4,12 +4,16 @@ doubles nothing, a read-only snapshot folder loses no violation (issue 22, items
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 from prometheus_client import REGISTRY
@@ -21,9 +25,11 @@ from alerts.email import EmailNotifier
 from alerts.mqtt import MqttNotifier
 from bench.loopback.mqtt_watch import MqttWatcher
 from daemon.config.alerts import DeliverySettings, EmailSettings, MqttSettings
+from models.shared_data import REPO_ROOT
 from storage.db import Database
-from storage.models import OutboxAlert
+from storage.models import OutboxAlert, Violation
 from storage.recorder import Recorder
+from storage.retention import purge_older_than
 from storage.snapshots import SnapshotStore
 from tests.conftest import run_cli, wait_for
 from workers.violations import OpenedViolation
@@ -185,3 +191,136 @@ def test_a_poison_alert_of_each_kind_fails_alone(
             n.close()
         watcher.close()
         db.close()
+
+
+# Runs as a user without CAP_DAC_OVERRIDE: opens three violations into read-only folders,
+# waits for the test to make them writable, then closes them.
+_SNAPSHOT_CHILD = """
+import json, sys
+from datetime import UTC, datetime, timedelta
+import numpy as np
+from prometheus_client import REGISTRY
+from daemon.config.alerts import EmailSettings, MqttSettings
+from storage.db import Database
+from storage.recorder import Recorder
+from storage.snapshots import SnapshotStore
+from workers.violations import OpenedViolation
+
+url, root, started = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3])
+recorder = Recorder(Database(url), SnapshotStore(root), MqttSettings(enabled=True), EmailSettings())
+image = np.full((240, 320, 3), 80, dtype=np.uint8)
+opened = []
+for n, camera in enumerate(["gate", "gate", "lobby"], start=1):
+    at = started + timedelta(seconds=n)
+    v = OpenedViolation(camera, n, n, at, "without_mask", 0.9, image, (100.0, 60.0, 160.0, 130.0))
+    opened.append((recorder.opened(v), at))
+errors = {c: REGISTRY.get_sample_value("maskwatch_snapshot_errors_total", {"camera": c}) for c in ("gate", "lobby")}
+print(json.dumps({"ids": [vid for vid, _ in opened], "errors": errors}), flush=True)
+sys.stdin.readline()
+for vid, at in opened:
+    recorder.closed(vid, at + timedelta(seconds=5), 0.95, None)
+print("closed", flush=True)
+"""
+
+
+def test_a_read_only_snapshot_folder_loses_no_violation(tmp_path: Path, broker) -> None:
+    """Read-only snapshots (an existing day folder, and the root where a new camera's folder
+    would go): rows and alerts are written with ``snapshot_error`` and no path; once the
+    folders are writable again, the close writes the files and fills the paths."""
+    url = f"sqlite:///{tmp_path}/mw.db"
+    Database(url).close()
+    root = tmp_path / "snaps"
+    started = datetime.now(UTC).replace(microsecond=0)
+    day = SnapshotStore(root).paths("gate", started, 1)[0].parent
+    day.mkdir(parents=True)
+    for folder in (day, day.parent, root):
+        folder.chmod(0o555)
+    # root ignores file modes: drop the capabilities that let it (as setpriv does for a service)
+    drop = ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"]
+    child = subprocess.Popen(
+        [
+            *(drop if os.geteuid() == 0 else []),
+            sys.executable,
+            "-c",
+            _SNAPSHOT_CHILD,
+            url,
+            str(root),
+            started.isoformat(),
+        ],
+        cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        report = json.loads(child.stdout.readline() or "{}")
+        assert report, f"the child died: {child.stderr.read() if child.poll() is not None else ''}"
+        ids = report["ids"]
+        assert len(ids) == 3 and None not in ids and report["errors"] == {"gate": 2.0, "lobby": 1.0}
+        db = Database(url, run_migrations=False)
+        with db.session() as s:
+            rows = s.scalars(select(Violation).order_by(Violation.id)).all()
+            assert [v.id for v in rows] == ids
+            assert all(v.snapshot_path is None and v.crop_path is None for v in rows), "no dangling path"
+            assert all("Permission denied" in (v.snapshot_error or "") for v in rows)
+            alerts = s.scalars(select(OutboxAlert).where(OutboxAlert.kind == "violation")).all()
+            assert sorted(a.violation_id for a in alerts) == ids and all(a.status == "pending" for a in alerts)
+        assert not list(root.rglob("*.jpg*"))
+        # the alerts go out without a snapshot
+        watcher = MqttWatcher(broker.port)
+        mqtt = MqttSettings(enabled=True, port=broker.port, client_id=f"mw-ro-{time.time()}")
+        notifier = MqttNotifier(mqtt)
+        dispatcher = Dispatcher(db, [notifier], DeliverySettings())
+        wait_for(lambda: (dispatcher.dispatch_due() or True) and dispatcher.pending() == 0, 15, "the alerts")
+        wait_for(lambda: len(watcher.on("/violation")) == 3, 5, "three MQTT alerts")
+        assert all(m["snapshot"] is None and m["face"] is None for m in watcher.on("/violation"))
+        notifier.close()
+        watcher.close()
+
+        for folder in (root, day.parent, day):
+            folder.chmod(0o755)
+        out, err = child.communicate("writable again\n", timeout=30)
+        assert child.returncode == 0 and out.strip() == "closed", err
+        # one log line per folder and minute, however many failed in it
+        assert err.count("cannot write in") == 2 and err.count(f"cannot write in {day}:") == 1, err
+        with db.session() as s:
+            rows = s.scalars(select(Violation).order_by(Violation.id)).all()
+        assert all(v.snapshot_error is None for v in rows)
+        for v in rows:
+            for path in (v.snapshot_path, v.crop_path):
+                assert path and cv2.imread(path) is not None, path
+        assert {Path(v.snapshot_path or "").parent.parent.name for v in rows} == {"gate", "lobby"}
+        db.close()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        for folder in (root, day.parent, day):
+            if folder.exists():
+                folder.chmod(0o755)
+
+
+def test_retention_removes_orphan_snapshots_but_never_a_referenced_or_a_fresh_one(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path}/mw.db")
+    store = SnapshotStore(tmp_path / "snaps")
+    recorder = Recorder(db, store, MqttSettings(), EmailSettings())
+    vid = recorder.opened(_violation("gate", 1))
+    with db.session() as s:
+        row = s.get(Violation, vid)
+        assert row is not None and row.snapshot_path and row.crop_path
+        kept = [Path(row.snapshot_path), Path(row.crop_path)]
+    folder = kept[0].parent
+    orphans = [folder / "120000-000-t9.jpg", folder / "120000-000-t9-face.jpg", folder / "120001-000-t8.jpg.part"]
+    fresh = folder / "120002-000-t7.jpg"
+    other = folder / "notes.txt"
+    for f in [*orphans, fresh, other]:
+        f.write_bytes(b"\xff\xd8")
+    hour_ago = time.time() - 2 * 3600
+    for f in [*kept, *orphans, other]:
+        os.utime(f, (hour_ago, hour_ago))
+    assert purge_older_than(db, days=30, snapshots_dir=tmp_path / "snaps") == 0
+    assert all(f.exists() for f in [*kept, fresh, other]), "referenced, fresh and foreign files stay"
+    assert not any(f.exists() for f in orphans)
+    db.close()
