@@ -214,6 +214,48 @@ def _camera_states(health: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """The outbox's dead letters: list the alerts set aside as failed, or requeue one or all
+    once the cause is fixed (they are delivered like new ones, attempts from zero)."""
+    import re
+
+    from alerts.dispatcher import dead_letters, requeue
+
+    def shown(text: Any) -> Any:  # a hostile camera name must not break (or drive) the terminal
+        if args.format == "json" or not isinstance(text, str):
+            return text
+        return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: repr(m.group())[1:-1], text)
+
+    if args.retry is not None:
+        if args.retry != "all" and not args.retry.isdigit():
+            print(f"maskwatch alerts: --retry takes an alert id or 'all', not {args.retry!r}", file=sys.stderr)
+            return 2
+        target = None if args.retry == "all" else int(args.retry)
+        count = requeue(_db(args), target)
+        if target is not None and count == 0:
+            print(f"maskwatch alerts: no failed alert with id {target}", file=sys.stderr)
+            return 2
+        print(f"requeued {count} alert(s)")
+        return 0
+    rows = [
+        {
+            "id": a.id,
+            "channel": a.channel,
+            "kind": a.kind,
+            "violation_id": a.violation_id,
+            "camera": shown(a.payload.get("camera")) if isinstance(a.payload, dict) else None,
+            "attempts": a.attempts,
+            "created_at": a.created_at.isoformat(),
+            "last_error": shown(a.last_error),
+        }
+        for a in dead_letters(_db(args))
+    ]
+    _emit(
+        rows, args.format, ["id", "channel", "kind", "violation_id", "camera", "attempts", "created_at", "last_error"]
+    )
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """What /healthz and /metrics say, as a table (the daemon must be running)."""
     import urllib.request
@@ -453,6 +495,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("cameras", help="camera status")
     with_db(sp)
     sp.set_defaults(func=cmd_cameras)
+
+    sp = sub.add_parser("alerts", help="alerts that failed delivery.max_attempts times: list or requeue them")
+    with_db(sp)
+    what = sp.add_mutually_exclusive_group(required=True)
+    what.add_argument("--failed", action="store_true", help="list the failed alerts (dead letters)")
+    what.add_argument("--retry", metavar="ID|all", help="requeue this failed alert, or all of them")
+    sp.set_defaults(func=cmd_alerts)
 
     sp = sub.add_parser("status", help="health and metrics of the running daemon, as a table")
     sp.add_argument("--config", default=DEFAULT_CONFIG)

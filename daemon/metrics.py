@@ -118,3 +118,10 @@ class HealthServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# The outbox's dead letters and the snapshot files that could not be written (issue 22).
+ALERTS_FAILED = Counter(
+    "maskwatch_alerts_failed", "Alerts set aside as failed after delivery.max_attempts", ["channel"]
+)
+SNAPSHOT_ERRORS = Counter("maskwatch_snapshot_errors", "Snapshot writes that failed", ["camera"])

@@ -59,7 +59,7 @@ class Recorder:
         )
 
     def opened(self, v: OpenedViolation) -> int | None:
-        full, crop = self.snapshots.write(v.camera, v.started_at, v.track_id, v.frame, v.box)
+        shot = self.snapshots.write(v.camera, v.started_at, v.track_id, v.frame, v.box)  # never raises
         try:
             with self.db.session.begin() as session:
                 row = Violation(
@@ -71,8 +71,9 @@ class Recorder:
                     last_seen_at=v.decided_at or v.started_at,
                     label=v.label,
                     peak_score=v.score,
-                    snapshot_path=full,
-                    crop_path=crop,
+                    snapshot_path=shot.path,
+                    crop_path=shot.crop,
+                    snapshot_error=shot.error,
                 )
                 session.add(row)
                 session.flush()
@@ -165,7 +166,15 @@ class Recorder:
             row.last_seen_at = row.ended_at
             row.end_reason = reason
             row.peak_score = max(row.peak_score, peak_score)
-            if best is not None and row.snapshot_path:
+            if row.snapshot_error is not None:  # not written at open: try again, with the better view if any
+                shot = (
+                    self.snapshots.write(row.camera, row.started_at, row.track_id, best.frame, best.box)
+                    if best is not None
+                    else self.snapshots.retry(row.camera, row.started_at, row.track_id)
+                )
+                if shot is not None:
+                    row.snapshot_path, row.crop_path, row.snapshot_error = shot
+            elif best is not None and row.snapshot_path:
                 # a better view came after the alert: refresh the files in place
                 self.snapshots.write(row.camera, row.started_at, row.track_id, best.frame, best.box)
 

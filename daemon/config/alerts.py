@@ -148,8 +148,15 @@ class DeliverySettings(Section):
         gt=0,
         le=86400,
         title="Longest retry",
-        description="Backoff cap between retries; alerts are retried until delivered.",
+        description="Backoff cap between retries of one alert.",
     )
     poll_seconds: float = Field(
         0.5, gt=0, le=60, title="Outbox poll", description="How often the dispatcher looks for pending alerts."
+    )
+    max_attempts: int = Field(
+        10,
+        ge=1,
+        title="Attempts before dead letter",
+        description="After this many failed deliveries an alert is set aside as failed (`maskwatch alerts --failed`, "
+        "requeued with `--retry`). Tries while the broker or SMTP server is unreachable do not count: an outage only delays.",
     )
