@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import mimetypes
 import smtplib
@@ -10,7 +11,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from alerts.base import DeliveryError, Notifier
+from alerts.base import ChannelDownError, DeliveryError, Notifier
 from daemon.config.alerts import EmailSettings
 
 
@@ -53,9 +54,13 @@ class EmailNotifier(Notifier):
                 )
         return msg
 
-    def deliver(self, kind: str, payload: dict[str, Any]) -> None:
+    def deliver(self, key: int, kind: str, payload: dict[str, Any]) -> bool:
+        """Synchronous: True once the server took the message. A header that cannot be built
+        (``ValueError``) or a refusal of this message fails this alert; a server that cannot be
+        reached or logged into is :class:`ChannelDownError` (every mail would fail alike)."""
         s = self.settings
         msg = self.compose(kind, payload)
+        where = f"SMTP {s.host}:{s.port}"
         try:
             if s.security == "ssl":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -63,11 +68,24 @@ class EmailNotifier(Notifier):
                 )
             else:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
-            with smtp:
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ChannelDownError(f"{where}: {exc}") from exc
+        with contextlib.closing(smtp):
+            try:
                 if s.security == "starttls":
                     smtp.starttls(context=ssl.create_default_context())
                 if s.username:
                     smtp.login(s.username, s.password or "")
+            except (OSError, smtplib.SMTPException) as exc:
+                raise ChannelDownError(f"{where}: {exc}") from exc
+            try:
                 smtp.send_message(msg)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"SMTP {s.host}:{s.port}: {exc}") from exc
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+                raise DeliveryError(f"{where} refused the message: {exc}") from exc
+            except (OSError, smtplib.SMTPException) as exc:
+                raise ChannelDownError(f"{where}: {exc}") from exc
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                pass  # the server has the message; a lost goodbye changes nothing
+        return True

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,12 @@ from typing import Any
 DEFAULT_CONFIG = os.environ.get("MASKWATCH_CONFIG", "config/maskwatch.yaml")
 
 
-def _load(path: str) -> Any:
+def _load(path: str, for_run: bool = False) -> Any:
+    """The settings, or every problem on stderr and exit 2; ``for_run`` also checks this host (ports free)."""
     from daemon.config import ConfigError, load_settings
 
     try:
-        return load_settings(path)
+        return load_settings(path, for_run=for_run)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"{path}: {problem}" if not problem.startswith(path) else problem, file=sys.stderr)
@@ -34,63 +34,96 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from daemon.logs import setup_logging
-    from daemon.runner import Daemon
 
-    settings = _load(args.config)
+    settings = _load(args.config, for_run=True)  # before any model loads: a port in use is one line, not a traceback
     setup_logging(settings.logging.level, settings.logging.format)
     if settings.transport.type == "redis":
         from daemon.supervisor import role_commands, supervise
 
-        return supervise(role_commands(args.config))
-    daemon = Daemon(settings)
-    signal.signal(signal.SIGTERM, lambda *_: daemon.stop_event.set())
-    signal.signal(signal.SIGINT, lambda *_: daemon.stop_event.set())
-    daemon.start()
-    from daemon.systemd import notify
+        return supervise(role_commands(args.config), settings)
+    from daemon.runner import Daemon
 
-    notify("READY=1")
-    daemon.wait()
-    notify("STOPPING=1")
-    daemon.shutdown()
-    return 0
+    return Daemon(settings).run()
 
 
-def _role_settings(args: argparse.Namespace) -> Any:
+def _host_role(args: argparse.Namespace, role: str, cameras: list[str] | None = None, dispatch: bool = True) -> int:
+    """One role in this process (over Redis), as ``maskwatch reader|infer|events``."""
+    from daemon.health import SUPERVISOR_DIR_ENV
     from daemon.logs import setup_logging
+    from daemon.roles import reader_cameras
+    from daemon.runner import Daemon
 
-    settings = _load(args.config)
+    # a supervised child binds no port (the supervisor serves its metrics): nothing to check
+    settings = _load(args.config, for_run=SUPERVISOR_DIR_ENV not in os.environ)
     setup_logging(settings.logging.level, settings.logging.format)
-    return settings
-
-
-def cmd_reader(args: argparse.Namespace) -> int:
-    from daemon.roles import run_reader
-
-    return run_reader(_role_settings(args), args.camera)
-
-
-def cmd_infer(args: argparse.Namespace) -> int:
-    from daemon.roles import run_infer
-
-    settings = _role_settings(args)
-    if args.device:
+    if role == "infer" and args.device:
         settings = settings.model_copy(
             update={"inference": settings.inference.model_copy(update={"device": args.device})}
         )
-    return run_infer(settings)
+    if cameras and not reader_cameras(settings, cameras):
+        print(f"maskwatch {role}: no enabled camera matches {', '.join(cameras)}", file=sys.stderr)
+        return 2
+    return Daemon(settings, (role,), cameras, dispatch).run()
+
+
+def cmd_reader(args: argparse.Namespace) -> int:
+    return _host_role(args, "reader", args.camera)
+
+
+def cmd_infer(args: argparse.Namespace) -> int:
+    return _host_role(args, "infer")
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    from daemon.roles import run_events_role
+    return _host_role(args, "events", args.camera, dispatch=not args.no_dispatch)
 
-    return run_events_role(_role_settings(args), args.camera, dispatch=not args.no_dispatch)
+
+def _fail(args: argparse.Namespace, message: str) -> SystemExit:
+    """One line on stderr naming the command; the caller raises the returned exit 2."""
+    print(f"maskwatch {args.command}: {message}", file=sys.stderr)
+    return SystemExit(2)
 
 
 def _db(args: argparse.Namespace) -> Any:
-    from storage.db import Database
+    """The history database, which must already exist: a mistyped path is an error, not a new empty database."""
+    from daemon.config.runtime import parse_database_url
 
     url = args.db or _load(args.config).database.url
-    return Database(url)
+    try:
+        parsed = parse_database_url(url)
+    except ValueError as exc:
+        raise _fail(args, str(exc)) from None
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not database.startswith("file:"):
+        if not Path(database).is_file():
+            raise _fail(args, f"no database at {database} (the daemon creates it; check the path)")
+    return _open_db(args, url)
+
+
+def _open_db(args: argparse.Namespace, url: str) -> Any:
+    """``Database(url)``, or one line (the driver's first, masked) and exit 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import Database
+    from workers.sources import mask_url
+
+    try:
+        return Database(url)
+    except (SQLAlchemyError, OSError) as exc:
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise _fail(args, f"cannot open the database: {mask_url(first)}") from None
+
+
+def _when(args: argparse.Namespace, text: str | None) -> Any:
+    """``--since``/``--until`` of every history command, through the one time parser."""
+    from daemon.timeparse import parse_when
+
+    if not text:
+        return None
+    try:
+        return parse_when(text)
+    except ValueError as exc:
+        raise _fail(args, str(exc)) from None
 
 
 def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
@@ -110,15 +143,9 @@ def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
 
 
 def cmd_violations(args: argparse.Namespace) -> int:
-    from daemon.timeparse import parse_when
     from storage.queries import list_violations
 
-    try:
-        since = parse_when(args.since) if args.since else None
-        until = parse_when(args.until) if args.until else None
-    except ValueError as exc:
-        print(f"maskwatch violations: {exc}", file=sys.stderr)
-        return 2
+    since, until = _when(args, args.since), _when(args, args.until)
     db = _db(args)
     rows = [
         {
@@ -138,11 +165,10 @@ def cmd_violations(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from daemon.timeparse import parse_when
     from storage.queries import compliance
 
+    since = _when(args, args.since)
     db = _db(args)
-    since = parse_when(args.since) if args.since else None
     rows = [
         {
             "camera": r.camera,
@@ -177,6 +203,59 @@ def cmd_cameras(args: argparse.Namespace) -> int:
     return 0
 
 
+def _camera_states(health: dict[str, Any]) -> dict[str, str]:
+    """Each camera's state from a process's ``/healthz``, or from the supervisor's children."""
+    hosts = [health] + [(c.get("health") or {}) for c in health.get("children", {}).values()]
+    return {
+        cam: str(info.get("state", "-"))
+        for host in hosts
+        for cam, info in host.get("cameras", {}).items()
+        if isinstance(info, dict)
+    }
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """The outbox's dead letters: list the alerts set aside as failed, or requeue one or all
+    once the cause is fixed (they are delivered like new ones, attempts from zero)."""
+    import re
+
+    from alerts.dispatcher import dead_letters, requeue
+
+    def shown(text: Any) -> Any:  # a hostile camera name must not break (or drive) the terminal
+        if args.format == "json" or not isinstance(text, str):
+            return text
+        return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: repr(m.group())[1:-1], text)
+
+    if args.retry is not None:
+        if args.retry != "all" and not args.retry.isdigit():
+            print(f"maskwatch alerts: --retry takes an alert id or 'all', not {args.retry!r}", file=sys.stderr)
+            return 2
+        target = None if args.retry == "all" else int(args.retry)
+        count = requeue(_db(args), target)
+        if target is not None and count == 0:
+            print(f"maskwatch alerts: no failed alert with id {target}", file=sys.stderr)
+            return 2
+        print(f"requeued {count} alert(s)")
+        return 0
+    rows = [
+        {
+            "id": a.id,
+            "channel": a.channel,
+            "kind": a.kind,
+            "violation_id": a.violation_id,
+            "camera": shown(a.payload.get("camera")) if isinstance(a.payload, dict) else None,
+            "attempts": a.attempts,
+            "created_at": a.created_at.isoformat(),
+            "last_error": shown(a.last_error),
+        }
+        for a in dead_letters(_db(args))
+    ]
+    _emit(
+        rows, args.format, ["id", "channel", "kind", "violation_id", "camera", "attempts", "created_at", "last_error"]
+    )
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """What /healthz and /metrics say, as a table (the daemon must be running)."""
     import urllib.request
@@ -207,34 +286,51 @@ def cmd_status(args: argparse.Namespace) -> int:
             name = sample.name.removesuffix("_total")
             if name in wanted and "camera" in sample.labels:
                 per_camera.setdefault(sample.labels["camera"], {})[wanted[name]] = int(sample.value)
-    rows = [
-        {"camera": cam, "status": health.get("cameras", {}).get(cam, "-"), **vals}
-        for cam, vals in sorted(per_camera.items())
-    ]
+    states = _camera_states(health)
+    rows = [{"camera": cam, "status": states.get(cam, "-"), **vals} for cam, vals in sorted(per_camera.items())]
     _emit(rows, "table", ["camera", "status", "up", "read", "processed", "dropped", "violations"])
     return 0
 
 
+def _quiet_media() -> None:
+    """Offline commands report each bad file in one line of their own: no OpenCV/FFmpeg or reader chatter."""
+    import logging
+
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # read when cv2 is first imported
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    logging.getLogger("maskwatch.reader").setLevel(logging.CRITICAL)
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
+    _quiet_media()
     from daemon.config.settings import Settings
     from daemon.scan import scan_video
+    from workers.sources import MediaError
 
     settings = _load(args.config) if args.config else Settings(cameras=[])
     forward = None
     if args.db:
+        from daemon.config.runtime import parse_database_url, sqlite_path_problem
         from daemon.wiring import build_recorder
-        from storage.db import Database
 
+        try:  # a new database is fine here (scan records into it), one it cannot create is not
+            parsed = parse_database_url(args.db)
+            problem = sqlite_path_problem(parsed) if parsed.get_backend_name() == "sqlite" else None
+        except ValueError as exc:
+            problem = str(exc)
+        if problem:
+            raise _fail(args, problem)
         settings = settings.model_copy(update={"database": settings.database.model_copy(update={"url": args.db})})
-        forward = build_recorder(settings, Database(args.db))
-    total = 0
+        forward = build_recorder(settings, _open_db(args, args.db))
+    missing = unreadable = 0
     for video in args.videos:
         try:
             found = scan_video(Path(video), settings, forward)
-        except FileNotFoundError as exc:
-            print(f"maskwatch scan: {exc}", file=sys.stderr)
-            return 2
-        total += len(found)
+        except (FileNotFoundError, MediaError) as exc:
+            missing += isinstance(exc, FileNotFoundError)
+            unreadable += isinstance(exc, MediaError)
+            report_media_error("scan", video, exc, args.json)
+            continue
         for v in found:
             print(
                 json.dumps({"video": video, **v.as_json()})
@@ -243,16 +339,31 @@ def cmd_scan(args: argparse.Namespace) -> int:
             )
         if not args.json:
             print(f"{video}: {len(found)} violation(s)")
-    return 0
+    return media_exit_code(missing, unreadable)
+
+
+def report_media_error(command: str, item: str, exc: OSError, as_json: bool) -> None:
+    """One line on stderr per bad file, and with ``--json`` an error object in the output stream."""
+    reason = str(exc).removeprefix(f"{item}: ")
+    print(f"maskwatch {command}: {item}: {reason}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"file": item, "error": reason}), flush=True)
+
+
+def media_exit_code(missing: int, unreadable: int) -> int:
+    """2 when a path does not exist (a typo), 1 when a file could not be read, 0 when all went through."""
+    return 2 if missing else 1 if unreadable else 0
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
+    _quiet_media()
     from models.inference_cli import classify_paths
 
     return classify_paths(args.paths, args.json, args.model)
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
+    _quiet_media()
     from models.inference_cli import detect_paths
 
     return detect_paths(args.paths, args.json, args.detector, args.classifier, args.imgsz)
@@ -413,6 +524,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("cameras", help="camera status")
     with_db(sp)
     sp.set_defaults(func=cmd_cameras)
+
+    sp = sub.add_parser("alerts", help="alerts that failed delivery.max_attempts times: list or requeue them")
+    with_db(sp)
+    what = sp.add_mutually_exclusive_group(required=True)
+    what.add_argument("--failed", action="store_true", help="list the failed alerts (dead letters)")
+    what.add_argument("--retry", metavar="ID|all", help="requeue this failed alert, or all of them")
+    sp.set_defaults(func=cmd_alerts)
 
     sp = sub.add_parser("status", help="health and metrics of the running daemon, as a table")
     sp.add_argument("--config", default=DEFAULT_CONFIG)

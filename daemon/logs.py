@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from typing import Any
 
 from workers.sources import mask_url
 
@@ -18,7 +19,14 @@ class MaskSecrets(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
+class MaskedFormatter(logging.Formatter):
+    """Tracebacks carry URLs too (OpenCV and driver messages quote the source): masked like messages."""
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return mask_url(super().formatException(ei))
+
+
+class JsonFormatter(MaskedFormatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": self.formatTime(record),
@@ -27,7 +35,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         if record.exc_info:
-            entry["exception"] = mask_url(self.formatException(record.exc_info))
+            entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
 
 
@@ -35,7 +43,7 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(MaskSecrets())
     handler.setFormatter(
-        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        JsonFormatter() if fmt == "json" else MaskedFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,4 +1,9 @@
-"""Prometheus metrics and the health endpoint (prometheus-client's own HTTP server)."""
+"""Prometheus metrics and the health endpoint (``/metrics`` and ``/healthz`` on one port).
+
+Under the supervisor the roles' processes write their metrics to prometheus-client's
+multiprocess folder (``PROMETHEUS_MULTIPROC_DIR``) and the supervisor serves them all;
+gauges then report the largest value among live processes.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,18 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 FRAMES_READ = Counter("maskwatch_frames_read_total", "Frames sampled by readers", ["camera"])
 FRAMES_DROPPED = Counter("maskwatch_frames_dropped_total", "Frames dropped under backpressure", ["camera"])
@@ -17,15 +31,17 @@ FRAMES_PROCESSED = Counter("maskwatch_frames_processed_total", "Frames through i
 INFERENCE_SECONDS = Histogram(
     "maskwatch_inference_seconds", "Inference time per batch", buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 )
-STREAM_LAG = Gauge("maskwatch_stream_lag_frames", "Frames waiting for inference", ["camera"])
+STREAM_LAG = Gauge(
+    "maskwatch_stream_lag_frames", "Frames waiting for inference", ["camera"], multiprocess_mode="livemax"
+)
 ALERT_LATENCY = Histogram(
     "maskwatch_alert_latency_seconds",
     "Frame capture to alert delivered",
     ["channel"],
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
 )
-OUTBOX_BACKLOG = Gauge("maskwatch_outbox_backlog", "Alerts waiting for delivery")
-CAMERA_UP = Gauge("maskwatch_camera_up", "1 while the camera delivers frames", ["camera"])
+OUTBOX_BACKLOG = Gauge("maskwatch_outbox_backlog", "Alerts waiting for delivery", multiprocess_mode="livemax")
+CAMERA_UP = Gauge("maskwatch_camera_up", "1 while the camera delivers frames", ["camera"], multiprocess_mode="livemax")
 VIOLATIONS = Counter("maskwatch_violations_total", "Violations opened", ["camera"])
 
 
@@ -51,19 +67,34 @@ def observe_backlog(backlog: dict[str, int]) -> None:
         STREAM_LAG.labels(camera).set(waiting)
 
 
-class HealthServer:
-    """Serves ``/metrics`` and ``/healthz`` (JSON from ``health()``) on a loopback port."""
+def multiprocess_registry(folder: str | Path) -> CollectorRegistry:
+    """The metrics every child process wrote to ``folder``, summed (the supervisor's view)."""
+    from prometheus_client import multiprocess
 
-    def __init__(self, host: str, port: int, health: Callable[[], dict[str, Any]]):
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(folder))
+    return registry
+
+
+class HealthServer:
+    """Serves ``/metrics`` and ``/healthz`` (JSON from ``health()``; 503 when not ok)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        health: Callable[[], dict[str, Any]],
+        registry: CollectorRegistry = REGISTRY,
+    ):
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 if self.path.startswith("/metrics"):
-                    body, ctype, code = generate_latest(), CONTENT_TYPE_LATEST, 200
+                    body, ctype, code = generate_latest(registry), CONTENT_TYPE_LATEST, 200
                 elif self.path.startswith("/healthz"):
                     state = outer.health()
-                    body, ctype = json.dumps(state).encode(), "application/json"
+                    body, ctype = json.dumps(state, default=str).encode(), "application/json"
                     code = 200 if state.get("ok") else 503
                 else:
                     body, ctype, code = b"not found\n", "text/plain", 404
@@ -87,3 +118,10 @@ class HealthServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# The outbox's dead letters and the snapshot files that could not be written (issue 22).
+ALERTS_FAILED = Counter(
+    "maskwatch_alerts_failed", "Alerts set aside as failed after delivery.max_attempts", ["channel"]
+)
+SNAPSHOT_ERRORS = Counter("maskwatch_snapshot_errors", "Snapshot writes that failed", ["camera"])

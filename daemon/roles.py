@@ -1,136 +1,260 @@
-"""The daemon's roles as separate processes over Redis: reader, infer, events.
+"""The daemon's three roles: reader, infer, events.
 
 Each role owns one job and talks to the others only through the transport and the
-database; ``maskwatch run`` with ``transport.type: redis`` supervises one of each.
+database. The same role objects run as threads of one process (``maskwatch run`` on the
+in-process transport: all three) or one per process over Redis (``maskwatch reader``,
+``infer``, ``events``, and the supervisor's children); ``daemon.host.RoleHost`` runs them
+either way, with one health endpoint, one watchdog and one shutdown order.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import threading
+from abc import ABC, abstractmethod
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from alerts.dispatcher import Dispatcher
 from daemon import metrics
+from daemon.config.cameras import CameraSettings
 from daemon.config.settings import Settings
-from daemon.systemd import notify
-from daemon.wiring import CameraFeed, build_notifiers, build_recorder, schedule_housekeeping, serve_metrics
+from daemon.health import Heartbeats
+from daemon.wiring import CameraFeed, build_notifiers, build_recorder, schedule_housekeeping
 from storage.db import Database
+from storage.queries import outbox_backlog
 from workers.events import EventStage, run_events
 from workers.inference import InferenceStage, run_inference
 from workers.reader import CameraReader
-from workers.transport import open_transport
+from workers.transport import Transport
 
 log = logging.getLogger("maskwatch.roles")
+
+# How long a loop may go without a beat, as multiples of ``metrics.loop_timeout_seconds``:
+# a reader waits up to ~36 s between reconnects and a stalled camera can block a read
+# ~30 s; one outbox round may wait on a slow SMTP server for its timeout.
+READER_LIMIT = 1.5
+OUTBOX_LIMIT = 2.0
 
 
 def consumer_name(role: str) -> str:
     return f"{role}-{socket.gethostname()}-{os.getpid()}"
 
 
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    return stop
+class Role(ABC):
+    """One job of the pipeline, run as threads; started and stopped by its host."""
+
+    name: str
+
+    @abstractmethod
+    def start(self, beats: Heartbeats) -> None:
+        """Load what the role needs, start its loops, register each loop's heartbeat."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop taking work, finish what is in hand, release what the role holds."""
+
+    @abstractmethod
+    def health(self) -> dict[str, Any]:
+        """Role-specific state for ``/healthz``."""
+
+    @property
+    def finished(self) -> bool:
+        """True when the role has nothing left to do (every file source played to its end)."""
+        return False
 
 
-def _watchdog(stop: threading.Event) -> None:
-    """Keep systemd's watchdog fed while the role is alive."""
-    while not stop.wait(5):
-        notify("WATCHDOG=1")
+class ReaderRole(Role):
+    name = "reader"
+
+    def __init__(self, settings: Settings, cameras: list[CameraSettings], transport: Transport, db: Database):
+        self.settings = settings
+        self.cameras = cameras
+        self.feed = CameraFeed(settings, transport, build_recorder(settings, db))
+        self.stop_event = threading.Event()
+        self.readers: list[CameraReader] = []
+        self.threads: list[threading.Thread] = []
+
+    def start(self, beats: Heartbeats) -> None:
+        for cam in self.cameras:
+            # the truth after a restart: no camera stays "online" on the word of a dead process
+            self.feed.on_status(cam.name, "starting", "reader started")
+            reader = CameraReader(cam, self.feed.on_frame, self.feed.on_status, self.stop_event)
+            loop = f"reader:{cam.name}"
+            reader.beat = beats.register(loop, READER_LIMIT * self.settings.metrics.loop_timeout_seconds)
+            self.readers.append(reader)
+            thread = threading.Thread(target=self._read, args=(reader, beats, loop), name=f"reader-{cam.name}")
+            thread.daemon = True
+            thread.start()
+            self.threads.append(thread)
+
+    @staticmethod
+    def _read(reader: CameraReader, beats: Heartbeats, loop: str) -> None:
+        reader.run()
+        if reader.finished:
+            beats.retire(loop)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(timeout=10)
+        for cam in self.cameras:
+            self.feed.on_status(cam.name, "offline", "daemon stopped")
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.readers) and all(r.finished for r in self.readers)
+
+    @property
+    def frames_dropped(self) -> int:
+        return self.feed.frames_dropped
+
+    def health(self) -> dict[str, Any]:
+        def state(r: CameraReader) -> str:
+            if r.finished:
+                return "ended"
+            return "starting" if r.online is None else ("online" if r.online else "offline")
+
+        return {
+            "cameras": {
+                r.camera.name: {"state": state(r), "frames_read": r.frames_read, "session": r.session}
+                for r in self.readers
+            }
+        }
 
 
-def run_reader(settings: Settings, cameras: list[str] | None) -> int:
-    stop = _stop_on_signals()
-    chosen = [c for c in settings.cameras if c.enabled and (not cameras or c.name in cameras)]
-    if not chosen:
-        log.error("no enabled camera matches %s", cameras)
-        return 2
-    transport = open_transport(settings.transport, [c.name for c in chosen])
-    feed = CameraFeed(settings, transport, build_recorder(settings, Database(settings.database.url)))
-    readers = [CameraReader(c, feed.on_frame, feed.on_status, stop) for c in chosen]
-    threads = [threading.Thread(target=r.run, name=f"reader-{r.camera.name}", daemon=True) for r in readers]
-    for t in threads:
-        t.start()
-    server = serve_metrics(
-        settings, lambda: {"ok": True, "role": "reader", "cameras": {r.camera.name: r.online for r in readers}}
-    )
-    notify("READY=1")
-    threading.Thread(target=_watchdog, args=(stop,), daemon=True).start()
-    while not stop.wait(0.5):
-        if all(r.finished for r in readers):
-            break
-    stop.set()
-    for t in threads:
-        t.join(10)
-    if server:
-        server.stop()
-    transport.close()
-    return 0
+class InferenceRole(Role):
+    name = "infer"
 
+    def __init__(self, settings: Settings, cameras: list[CameraSettings], transport: Transport):
+        self.settings = settings
+        self.cameras = cameras
+        self.transport = transport
+        self.stop_event = threading.Event()
+        self.stage: InferenceStage | None = None
+        self.thread: threading.Thread | None = None
 
-def run_infer(settings: Settings) -> int:
-    stop = _stop_on_signals()
-    cameras = [c for c in settings.cameras if c.enabled]
-    transport = open_transport(settings.transport, [c.name for c in cameras])
-    stage = InferenceStage(settings.inference, cameras)
-    stage.latency_observer = metrics.INFERENCE_SECONDS.observe
-    stage.frames_observer = metrics.observe_frames
-    server = serve_metrics(
-        settings,
-        lambda: {"ok": True, "role": "infer", "device": stage.detector.device, "frames": stage.frames_processed},
-    )
-    notify("READY=1")
-    threading.Thread(target=_watchdog, args=(stop,), daemon=True).start()
-    run_inference(stage, transport, stop, consumer_name("infer"))
-    if server:
-        server.stop()
-    transport.close()
-    return 0
-
-
-def run_events_role(settings: Settings, cameras: list[str] | None, dispatch: bool = True) -> int:
-    stop = _stop_on_signals()
-    names = [c.name for c in settings.cameras if c.enabled and (not cameras or c.name in cameras)]
-    transport = open_transport(settings.transport, names)
-    db = Database(settings.database.url)
-    stage = EventStage(settings, build_recorder(settings, db), names)
-    worker_stop = threading.Event()
-    threads = [
-        threading.Thread(
-            target=run_events, args=(stage, transport, worker_stop, "events-" + "-".join(names)), daemon=True
+    def start(self, beats: Heartbeats) -> None:
+        stage = InferenceStage(self.settings.inference, self.cameras)
+        stage.latency_observer = metrics.INFERENCE_SECONDS.observe
+        stage.frames_observer = metrics.observe_frames
+        self.stage = stage
+        beat = beats.register("inference", self.settings.metrics.loop_timeout_seconds)
+        self.thread = threading.Thread(
+            target=run_inference,
+            args=(stage, self.transport, self.stop_event, consumer_name("infer")),
+            kwargs={"beat": beat},
+            name="inference",
+            daemon=True,
         )
-    ]
-    dispatcher = None
-    scheduler = BackgroundScheduler(timezone="UTC")
-    if dispatch:
-        dispatcher = Dispatcher(db, build_notifiers(settings), settings.delivery)
-        dispatcher.on_delivered = metrics.observe_delivery
-        threads.append(threading.Thread(target=dispatcher.run, args=(worker_stop,), daemon=True))
-        schedule_housekeeping(scheduler, settings, db)
-        scheduler.start()
-    for t in threads:
-        t.start()
-    server = serve_metrics(settings, lambda: {"ok": True, "role": "events", "cameras": names})
-    notify("READY=1")
-    threading.Thread(target=_watchdog, args=(stop,), daemon=True).start()
-    stop.wait()
-    worker_stop.set()
-    for t in threads:
-        t.join(10)
-    stage.finish()
-    if dispatcher is not None:
-        scheduler.shutdown(wait=False)
-        dispatcher.flush(timeout=10)
-        for n in dispatcher.notifiers.values():
-            n.close()
-    if server:
-        server.stop()
-    transport.close()
-    db.close()
-    return 0
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+
+    def health(self) -> dict[str, Any]:
+        if self.stage is None:
+            return {"inference": "loading"}
+        return {"device": self.stage.detector.device, "frames_processed": self.stage.frames_processed}
+
+
+class EventsRole(Role):
+    """Tracking and violations for its cameras; with ``dispatch`` also the outbox and the
+    scheduled jobs (one events role per deployment should dispatch)."""
+
+    name = "events"
+
+    def __init__(
+        self,
+        settings: Settings,
+        cameras: list[str],
+        transport: Transport,
+        db: Database,
+        dispatch: bool = True,
+        owns_all_cameras: bool = True,
+    ):
+        self.settings = settings
+        self.cameras = cameras
+        self.transport = transport
+        self.db = db
+        self.dispatch = dispatch
+        self.owns_all_cameras = owns_all_cameras
+        self.recorder = build_recorder(settings, db)
+        self.consumer = "events-" + "-".join(cameras)
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.stage: EventStage | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+
+    def start(self, beats: Heartbeats) -> None:
+        # whatever is open now was opened by a process that died: no events stage owns it
+        self.recorder.recover_open(None if self.owns_all_cameras else self.cameras)
+        self.stage = EventStage(self.settings, self.recorder, self.cameras)
+        self._spawn(
+            "events",
+            run_events,
+            self.stage,
+            self.transport,
+            self.stop_event,
+            self.consumer,
+            beat=beats.register("events", self.settings.metrics.loop_timeout_seconds),
+        )
+        if self.dispatch:
+            self.dispatcher = Dispatcher(self.db, build_notifiers(self.settings), self.settings.delivery)
+            self.dispatcher.on_delivered = metrics.observe_delivery
+            limit = OUTBOX_LIMIT * self.settings.metrics.loop_timeout_seconds
+            self._spawn("outbox", self.dispatcher.run, self.stop_event, beat=beats.register("outbox", limit))
+            schedule_housekeeping(self.scheduler, self.settings, self.db, self.transport)
+            self.scheduler.start()
+
+    def _spawn(self, name: str, target: Any, *args: Any, **kwargs: Any) -> None:
+        thread = threading.Thread(target=target, args=args, kwargs=kwargs, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(timeout=10)
+        if self.stage is not None:
+            self._drain(self.stage)
+            self.stage.finish()
+        if self.dispatcher is not None:
+            self.scheduler.shutdown(wait=False)
+            left = self.dispatcher.flush(timeout=10)
+            if left:
+                log.warning("%d alert(s) still pending; they are kept and sent at the next start", left)
+            for n in self.dispatcher.notifiers.values():
+                n.close()
+
+    def _drain(self, stage: EventStage) -> None:
+        """Judge the detections already published, so the last seconds are not lost at a stop."""
+        for _ in range(100):
+            try:
+                batch = self.transport.read_detections(self.consumer, list(stage.cameras), block_s=0.05)
+            except Exception as exc:  # noqa: BLE001 - transport gone: unacked detections stay for the next start
+                log.warning("events: could not drain detections at stop: %s", exc)
+                return
+            if not batch:
+                return
+            for _token, det in batch:
+                stage.push(det)
+            stage.release()
+            self.transport.ack_detections([t for t, _ in batch])
+
+    def health(self) -> dict[str, Any]:
+        try:
+            backlog: int | None = outbox_backlog(self.db)
+        except Exception:  # noqa: BLE001 - the database away is a state to report, not a crash
+            backlog = None
+        return {"outbox_backlog": backlog, "events_cameras": self.cameras}
+
+
+def reader_cameras(settings: Settings, names: list[str] | None) -> list[CameraSettings]:
+    return [c for c in settings.cameras if c.enabled and (not names or c.name in names)]

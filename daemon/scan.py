@@ -18,6 +18,7 @@ from workers.events import EventStage
 from workers.inference import InferenceStage
 from workers.messages import Frame
 from workers.reader import Backoff, CameraReader
+from workers.sources import MediaError
 from workers.violations import OpenedViolation, ViolationSink
 
 
@@ -60,11 +61,22 @@ class ListSink(ViolationSink):
                 self._forward_ids[vid] = fid
         return vid
 
-    def closed(self, violation_id: int, ended_at: datetime, peak_score: float, best: OpenedViolation | None) -> None:
+    def seen(self, violation_id: int, at: datetime) -> None:
+        if self.forward is not None and violation_id in self._forward_ids:
+            self.forward.seen(self._forward_ids[violation_id], at)
+
+    def closed(
+        self,
+        violation_id: int,
+        ended_at: datetime,
+        peak_score: float,
+        best: OpenedViolation | None,
+        reason: str = "track_lost",
+    ) -> None:
         sv = self.violations[violation_id - 1]
         sv.ended_at, sv.score = ended_at, max(sv.score, peak_score)
         if self.forward is not None and violation_id in self._forward_ids:
-            self.forward.closed(self._forward_ids[violation_id], ended_at, peak_score, best)
+            self.forward.closed(self._forward_ids[violation_id], ended_at, peak_score, best, reason)
 
     def person_seen(self, camera: str, at: datetime, label: str) -> None:
         if self.forward is not None:
@@ -79,6 +91,9 @@ def scan_camera_name(video: Path) -> str:
 def scan_video(
     video: Path, settings: Settings, forward: ViolationSink | None = None, stage: InferenceStage | None = None
 ) -> list[ScanViolation]:
+    """The violations of one file; ``FileNotFoundError`` or ``MediaError`` (bounded: never a retry loop)."""
+    if not video.is_file():
+        raise FileNotFoundError(f"{video}: no such file")
     template = settings.cameras[0] if settings.cameras else None
     fields = template.model_dump() if template else {}
     fields.update(name=scan_camera_name(video), url=str(video), enabled=True, loop=False)
@@ -101,10 +116,12 @@ def scan_video(
             flush()
 
     stop = threading.Event()
-    reader = CameraReader(camera, on_frame, lambda *_: None, stop, realtime=False, backoff=Backoff(0.1, 0.1))
-    if not video.exists():
-        raise FileNotFoundError(f"{video}: no such file")
+    reader = CameraReader(
+        camera, on_frame, lambda *_: None, stop, realtime=False, backoff=Backoff(0.1, 0.1), file_attempts=1
+    )
     reader.run()
+    if reader.error or not reader.frames_read:
+        raise MediaError(f"{video}: {reader.error or 'no frame could be decoded'}")
     flush()
     events.finish()
     return sink.violations

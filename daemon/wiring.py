@@ -84,6 +84,7 @@ def schedule_housekeeping(
         "interval",
         hours=1,
         args=[db, settings.snapshots.retention_days],
+        kwargs={"snapshots_dir": settings.snapshots.dir},
         id="retention",
         next_run_time=datetime.now(UTC),
     )

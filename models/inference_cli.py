@@ -1,9 +1,12 @@
-"""``maskwatch classify`` and ``maskwatch detect``: the daemon's stages on files."""
+"""``maskwatch classify`` and ``maskwatch detect``: the daemon's stages on files.
+
+A file that cannot be read is reported (stderr, and an error object with ``--json``) and the
+rest go on: exit 2 if a path does not exist, 1 if a file could not be read.
+"""
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import cv2
 import numpy as np
 
 from models.shared_data import REPO_ROOT
+from workers.sources import MediaError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm"}
@@ -19,6 +23,18 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm"}
 def _model(path: str) -> Path:
     p = Path(path)
     return p if p.is_absolute() or p.exists() else REPO_ROOT / p
+
+
+def read_image(path: Path) -> np.ndarray:
+    """BGR pixels of an image file (grey and alpha converted), or ``FileNotFoundError``/``MediaError``."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        raise MediaError(f"{path}: a video, not an image")
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        raise MediaError(f"{path}: cannot read it as an image")
+    return image
 
 
 def iter_images(paths: list[str]) -> Iterator[Path]:
@@ -31,33 +47,43 @@ def iter_images(paths: list[str]) -> Iterator[Path]:
 
 
 def classify_paths(paths: list[str], as_json: bool, model: str, batch: int = 32) -> int:
+    from daemon.cli import media_exit_code, report_media_error
     from workers.classifier import MaskClassifier
 
     clf = MaskClassifier(_model(model))
-    failures = 0
-    files = [p for p in iter_images(paths) if p.suffix.lower() not in VIDEO_SUFFIXES]
+    missing = unreadable = 0
+    # a folder's videos are not face crops and are left out; a video named on the command line is an error
+    files = [p for p in iter_images(paths) if Path(p) in map(Path, paths) or p.suffix.lower() not in VIDEO_SUFFIXES]
     for start in range(0, len(files), batch):
         chunk = files[start : start + batch]
         images, names = [], []
         for f in chunk:
-            img = cv2.imread(str(f))
-            if img is None:
-                print(f"maskwatch classify: cannot read {f}", file=sys.stderr)
-                failures += 1
+            try:
+                images.append(read_image(f))
+            except (FileNotFoundError, MediaError) as exc:
+                missing += isinstance(exc, FileNotFoundError)
+                unreadable += isinstance(exc, MediaError)
+                report_media_error("classify", str(f), exc, as_json)
                 continue
-            images.append(img)
             names.append(f)
         for f, (label, score) in zip(names, clf.classify(images)):
             if as_json:
                 print(json.dumps({"image": str(f), "label": label, "score": round(score, 6)}))
             else:
                 print(f"{f}\t{label}\t{score:.3f}")
-    return 1 if failures else 0
+    return media_exit_code(missing, unreadable)
 
 
 def _frames(path: Path) -> Iterator[tuple[str, np.ndarray]]:
-    if path.suffix.lower() in VIDEO_SUFFIXES:
-        cap = cv2.VideoCapture(str(path))
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        yield str(path), read_image(path)
+        return
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise MediaError(f"{path}: cannot be opened as a video")
         index = 0
         while True:
             ok, frame = cap.read()
@@ -65,12 +91,10 @@ def _frames(path: Path) -> Iterator[tuple[str, np.ndarray]]:
                 break
             yield f"{path}#{index}", frame
             index += 1
+        if index == 0:
+            raise MediaError(f"{path}: no frame could be decoded")
+    finally:
         cap.release()
-    else:
-        img = cv2.imread(str(path))
-        if img is None:
-            raise OSError(f"cannot read {path}")
-        yield str(path), img
 
 
 def detect_paths(paths: list[str], as_json: bool, detector: str, classifier: str, imgsz: int) -> int:
@@ -88,8 +112,10 @@ def detect_paths(paths: list[str], as_json: bool, detector: str, classifier: str
     )
     # the daemon's stage, with the gate's thresholds relaxed so every box above 0.05 is reported
     camera = CameraSettings(name="detect", url="-", min_face_px=8, min_sharpness=0.0, thresholds={"face": 0.05})
+    from daemon.cli import media_exit_code, report_media_error
+
     stage = InferenceStage(settings, [camera])
-    failures = 0
+    missing = unreadable = 0
     for path in iter_images(paths):
         try:
             for name, frame in _frames(path):
@@ -107,7 +133,8 @@ def detect_paths(paths: list[str], as_json: bool, detector: str, classifier: str
                     print(json.dumps({"image": name, "faces": faces}))
                 else:
                     print(f"{name}: {sum(1 for f in det.faces if f.score >= 0.45)} face(s)")
-        except OSError as exc:
-            print(f"maskwatch detect: {exc}", file=sys.stderr)
-            failures += 1
-    return 1 if failures else 0
+        except (FileNotFoundError, MediaError) as exc:
+            missing += isinstance(exc, FileNotFoundError)
+            unreadable += isinstance(exc, MediaError)
+            report_media_error("detect", str(path), exc, as_json)
+    return media_exit_code(missing, unreadable)

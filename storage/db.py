@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from storage.private import create_private_file, make_private_dirs
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:
-    """SQLite gets WAL, a busy timeout and foreign keys; the folder is created if missing."""
+    """SQLite gets WAL, a busy timeout and foreign keys; a missing file is created 0600 in 0700 folders
+    (SQLite gives its -wal and -shm files the database file's mode)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            make_private_dirs(Path(parsed.database).parent)
+            create_private_file(parsed.database)
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -34,13 +40,28 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+MIGRATION_LOCK_KEY = 0x6D61736B  # PostgreSQL advisory lock id ("mask")
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent)."""
+    """Bring the schema to the newest Alembic revision (idempotent).
+
+    Roles started together on one database (the supervisor's children) would otherwise
+    race to create the same tables: one migrates while the others wait for it, on a file
+    lock beside a SQLite database or a PostgreSQL advisory lock.
+    """
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    database = engine.url.database
+    with contextlib.ExitStack() as stack:
+        if engine.dialect.name == "sqlite" and database and database != ":memory:":
+            lock = stack.enter_context(open(f"{database}.migrate-lock", "a"))  # noqa: SIM115 - closed by the stack
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
 
 
 class Database:

@@ -3,10 +3,11 @@ transaction (the outbox), camera status changes, and people counted per hour."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,8 @@ from storage.db import Database
 from storage.models import Camera, CameraEvent, FaceCount, OutboxAlert, Violation
 from storage.snapshots import SnapshotStore
 from workers.violations import OpenedViolation
+
+log = logging.getLogger("maskwatch.storage")
 
 
 def utcnow() -> datetime:
@@ -56,18 +59,21 @@ class Recorder:
         )
 
     def opened(self, v: OpenedViolation) -> int | None:
-        full, crop = self.snapshots.write(v.camera, v.started_at, v.track_id, v.frame, v.box)
+        shot = self.snapshots.write(v.camera, v.started_at, v.track_id, v.frame, v.box)  # never raises
         try:
             with self.db.session.begin() as session:
                 row = Violation(
                     camera=v.camera,
+                    session=v.session,
                     track_id=v.track_id,
                     first_frame_id=v.first_frame_id,
                     started_at=v.started_at,
+                    last_seen_at=v.decided_at or v.started_at,
                     label=v.label,
                     peak_score=v.score,
-                    snapshot_path=full,
-                    crop_path=crop,
+                    snapshot_path=shot.path,
+                    crop_path=shot.crop,
+                    snapshot_error=shot.error,
                 )
                 session.add(row)
                 session.flush()
@@ -80,10 +86,55 @@ class Recorder:
                         self._enqueue(session, "email", "violation", {**payload, "to": rcpt}, row.id, status)
                 vid = row.id
         except IntegrityError:
-            return None  # the same frame delivered twice: the violation already exists
+            # the same frame delivered twice (a reclaimed or redelivered message): the violation
+            # exists already, with its alerts; the track goes on with that row
+            existing = self._existing(v)
+            log.info("camera %s: violation of track %s already recorded as %s", v.camera, v.track_id, existing)
+            return existing
         if self.on_opened is not None:
             self.on_opened(v.camera)
         return vid
+
+    def _existing(self, v: OpenedViolation) -> int | None:
+        with self.db.session() as session:
+            return session.scalar(
+                select(Violation.id).where(
+                    Violation.camera == v.camera,
+                    Violation.session == v.session,
+                    Violation.first_frame_id == v.first_frame_id,
+                    Violation.track_id == v.track_id,
+                )
+            )
+
+    def seen(self, violation_id: int, at: datetime) -> None:
+        with self.db.session.begin() as session:
+            session.execute(
+                update(Violation)
+                .where(Violation.id == violation_id, Violation.ended_at.is_(None))
+                .values(last_seen_at=at)
+            )
+
+    def recover_open(self, cameras: list[str] | None = None) -> int:
+        """End the violations a killed process left open (of ``cameras``, or all).
+
+        Called when the events stage starts, before it judges anything: only one events
+        stage owns a camera, so whatever is open then was opened by a process that died
+        without closing it. It ends at the last time its person was seen, marked
+        ``recovered``. Returns how many were closed.
+        """
+        query = update(Violation).where(Violation.ended_at.is_(None))
+        if cameras is not None:
+            query = query.where(Violation.camera.in_(cameras))
+        with self.db.session.begin() as session:
+            result = session.execute(
+                query.values(
+                    ended_at=func.coalesce(Violation.last_seen_at, Violation.started_at), end_reason="recovered"
+                )
+            )
+            closed = int(result.rowcount)  # type: ignore[attr-defined]
+        if closed:
+            log.warning("closed %d violation(s) left open by a process that ended without closing them", closed)
+        return closed
 
     def _cooling_down(self, session: Session, camera: str, recipient: str) -> bool:
         if self.email.cooldown_seconds <= 0:
@@ -99,14 +150,31 @@ class Recorder:
         ).all()
         return any(p.get("camera") == camera and p.get("to") == recipient for p in rows)
 
-    def closed(self, violation_id: int, ended_at: datetime, peak_score: float, best: OpenedViolation | None) -> None:
+    def closed(
+        self,
+        violation_id: int,
+        ended_at: datetime,
+        peak_score: float,
+        best: OpenedViolation | None,
+        reason: str = "track_lost",
+    ) -> None:
         with self.db.session.begin() as session:
             row = session.get(Violation, violation_id)
             if row is None:
                 return
-            row.ended_at = ended_at
+            row.ended_at = max(ended_at, row.ended_at) if row.ended_at else ended_at
+            row.last_seen_at = row.ended_at
+            row.end_reason = reason
             row.peak_score = max(row.peak_score, peak_score)
-            if best is not None and row.snapshot_path:
+            if row.snapshot_error is not None:  # not written at open: try again, with the better view if any
+                shot = (
+                    self.snapshots.write(row.camera, row.started_at, row.track_id, best.frame, best.box)
+                    if best is not None
+                    else self.snapshots.retry(row.camera, row.started_at, row.track_id)
+                )
+                if shot is not None:
+                    row.snapshot_path, row.crop_path, row.snapshot_error = shot
+            elif best is not None and row.snapshot_path:
                 # a better view came after the alert: refresh the files in place
                 self.snapshots.write(row.camera, row.started_at, row.track_id, best.frame, best.box)
 

@@ -116,7 +116,11 @@ def test_classify_walks_folders_and_reports_unreadable(tmp_path: Path) -> None:
     (tmp_path / "broken.jpg").write_bytes(b"not an image")
     res = run_cli("classify", "--json", str(tmp_path))
     assert res.returncode == 1 and "cannot read" in res.stderr and "broken.jpg" in res.stderr
-    assert [json.loads(line)["image"] for line in res.stdout.splitlines()] == [str(tmp_path / "sub" / "face.jpg")]
+    out = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [o["image"] for o in out if "image" in o] == [str(tmp_path / "sub" / "face.jpg")]
+    assert [o for o in out if "error" in o] == [
+        {"file": str(tmp_path / "broken.jpg"), "error": "cannot read it as an image"}
+    ]
 
 
 def test_detect_json_finds_the_faces_of_fixed_scenes() -> None:

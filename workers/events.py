@@ -3,6 +3,11 @@
 Inference workers may finish frames out of order (several workers, redelivery after a
 crash); a small reorder buffer per camera releases detections by frame id, waiting at
 most ``reorder_seconds`` for a gap (a dropped frame) before moving on.
+
+Frame ids count from 1 in every reader run, so order is kept per (camera, reader
+session). A camera whose reader restarted (a new session) is reset: what is held of the
+old run is judged, its tracks are closed, and the new run starts a fresh tracker. Late
+frames of a run that has been replaced are dropped, never judged against the new one.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import heapq
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from daemon.config.settings import Settings
@@ -19,6 +25,7 @@ from workers.transport.base import Transport
 from workers.violations import CameraViolations, ViolationSink
 
 log = logging.getLogger("maskwatch.events")
+RETIRED_SESSIONS_KEPT = 16  # per camera: enough to recognise late frames of recent reader runs
 
 
 class EventStage:
@@ -26,41 +33,67 @@ class EventStage:
         self, settings: Settings, sink: ViolationSink, cameras: list[str] | None = None, reorder_seconds: float = 1.0
     ):
         names = cameras or [c.name for c in settings.cameras if c.enabled]
-        self.cameras = {
-            n: CameraViolations(settings.camera(n), settings.violations, sink, settings.schedule.active_hours)
-            for n in names
-        }
+        self.settings = settings
+        self.sink = sink
+        self.cameras = {n: self._camera(n) for n in names}
         self.reorder_seconds = reorder_seconds
         self._held: dict[str, list[tuple[int, float, Detections]]] = {n: [] for n in names}
+        self._retired: dict[str, deque[str]] = {n: deque(maxlen=RETIRED_SESSIONS_KEPT) for n in names}
         self.latest_capture: dict[str, float] = {}
         self.on_judged: Callable[[Detections], None] | None = None  # metrics and benchmarks
 
+    def _camera(self, name: str) -> CameraViolations:
+        s = self.settings
+        return CameraViolations(s.camera(name), s.violations, self.sink, s.schedule.active_hours)
+
     def push(self, det: Detections) -> None:
         cam = self.cameras.get(det.camera)
-        if cam is None or det.frame_id <= cam.last_frame_id:
-            return  # not ours, or a late duplicate of a frame already judged
+        if cam is None:
+            return  # not ours
+        if det.session != cam.session:
+            if det.session in self._retired[det.camera]:
+                return  # a late frame of a reader run that has been replaced since
+            if cam.last_frame_id or self._held[det.camera]:
+                cam = self._new_session(det.camera, det.session)
+            cam.session = det.session
+        if det.frame_id <= cam.last_frame_id:
+            return  # a late duplicate of a frame already judged
         heapq.heappush(self._held[det.camera], (det.frame_id, time.monotonic(), det))
+
+    def _new_session(self, name: str, session: str) -> CameraViolations:
+        """The camera's reader restarted: judge what is held of the old run, close its tracks."""
+        old = self.cameras[name]
+        log.info("camera %s: new reader session %s (was %s); its tracks are closed", name, session, old.session)
+        self._release_camera(name, force=True)
+        old.expire(0.0, everything=True, reason="reader_restart")
+        self._retired[name].append(old.session)
+        self._held[name].clear()
+        self.cameras[name] = fresh = self._camera(name)
+        return fresh
 
     def release(self, force: bool = False) -> int:
         """Feed held detections to the state machines in frame order; returns how many."""
+        return sum(self._release_camera(name, force) for name in self._held)
+
+    def _release_camera(self, name: str, force: bool) -> int:
         n = 0
         now = time.monotonic()
-        for name, heap in self._held.items():
-            cam = self.cameras[name]
-            while heap:
-                frame_id, arrived, det = heap[0]
-                if frame_id <= cam.last_frame_id:
-                    heapq.heappop(heap)
-                    continue
-                in_order = frame_id == cam.last_frame_id + 1
-                if not (in_order or force or now - arrived >= self.reorder_seconds):
-                    break
+        heap = self._held[name]
+        cam = self.cameras[name]
+        while heap:
+            frame_id, arrived, det = heap[0]
+            if frame_id <= cam.last_frame_id:
                 heapq.heappop(heap)
-                cam.update(det)
-                self.latest_capture[name] = det.captured_at
-                if self.on_judged is not None:
-                    self.on_judged(det)
-                n += 1
+                continue
+            in_order = frame_id == cam.last_frame_id + 1
+            if not (in_order or force or now - arrived >= self.reorder_seconds):
+                break
+            heapq.heappop(heap)
+            cam.update(det)
+            self.latest_capture[name] = det.captured_at
+            if self.on_judged is not None:
+                self.on_judged(det)
+            n += 1
         return n
 
     def tick(self) -> None:
@@ -78,9 +111,18 @@ class EventStage:
             cam.expire(0.0, everything=True)
 
 
-def run_events(stage: EventStage, transport: Transport, stop: threading.Event, consumer: str) -> None:
+def run_events(
+    stage: EventStage,
+    transport: Transport,
+    stop: threading.Event,
+    consumer: str,
+    beat: Callable[[], None] | None = None,
+) -> None:
+    """Judge detections until stopped; ``beat`` is called once per round (health)."""
     cameras = list(stage.cameras)
     while not stop.is_set():
+        if beat is not None:
+            beat()
         try:
             batch = transport.read_detections(consumer, cameras, block_s=0.2)
             for _token, det in batch:

@@ -131,7 +131,7 @@ class InferenceStage:
             judged = tuple(per_frame[i]) if i in per_frame else reused[i]
             if i in thumbs and i in per_frame:
                 self._last[frame.camera] = (thumbs[i], frame.captured_at, judged)
-            out.append(Detections(frame.camera, frame.frame_id, frame.captured_at, judged, frame.image))
+            out.append(Detections(frame.camera, frame.frame_id, frame.captured_at, judged, frame.image, frame.session))
         self.frames_processed += len(frames)
         if self.frames_observer is not None:
             self.frames_observer(frames)
@@ -146,9 +146,15 @@ def run_inference(
     stop: threading.Event,
     consumer: str,
     on_error: Callable[[Exception], None] | None = None,
+    beat: Callable[[], None] | None = None,
 ) -> None:
-    """Read batches across cameras, publish detections, then acknowledge the frames."""
+    """Read batches across cameras, publish detections, then acknowledge the frames.
+
+    ``beat`` is called once per round, so a wedged loop shows in the process's health.
+    """
     while not stop.is_set():
+        if beat is not None:
+            beat()
         try:
             deliveries = transport.read_frames(consumer, stage.settings.batch, block_s=0.5)
             if not deliveries:

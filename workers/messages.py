@@ -19,6 +19,7 @@ class Frame:
     frame_id: int  # monotonic per camera
     captured_at: float  # UNIX seconds at capture
     image: np.ndarray  # BGR, at detect size
+    session: str = ""  # the reader run that read it: frame ids start again at 1 in every new one
 
     @property
     def size(self) -> tuple[int, int]:
@@ -40,6 +41,7 @@ class Detections:
     captured_at: float
     faces: tuple[Face, ...] = field(default_factory=tuple)
     image: np.ndarray | None = None  # the frame, kept for snapshots (JPEG on the wire)
+    session: str = ""  # the reader run of the frame (see ``Frame.session``)
 
 
 def encode_jpeg(image: np.ndarray, quality: int = 85) -> bytes:
@@ -60,6 +62,7 @@ def pack_frame(frame: Frame) -> dict[bytes, bytes]:
     header = {
         "camera": frame.camera,
         "frame_id": frame.frame_id,
+        "session": frame.session,
         "captured_at": frame.captured_at,
         "width": frame.size[0],
         "height": frame.size[1],
@@ -69,13 +72,20 @@ def pack_frame(frame: Frame) -> dict[bytes, bytes]:
 
 def unpack_frame(fields: dict[bytes, bytes]) -> Frame:
     header = msgpack.unpackb(fields[b"h"])
-    return Frame(header["camera"], int(header["frame_id"]), float(header["captured_at"]), decode_jpeg(fields[b"jpeg"]))
+    return Frame(
+        header["camera"],
+        int(header["frame_id"]),
+        float(header["captured_at"]),
+        decode_jpeg(fields[b"jpeg"]),
+        str(header.get("session", "")),
+    )
 
 
 def pack_detections(det: Detections) -> dict[bytes, bytes]:
     body = {
         "camera": det.camera,
         "frame_id": det.frame_id,
+        "session": det.session,
         "captured_at": det.captured_at,
         "faces": [[list(f.box), f.score, f.label, f.label_score] for f in det.faces],
     }
@@ -89,4 +99,6 @@ def unpack_detections(fields: dict[bytes, bytes]) -> Detections:
     body = msgpack.unpackb(fields[b"d"])
     faces = tuple(Face(tuple(b), float(s), lbl, float(ls)) for b, s, lbl, ls in body["faces"])  # type: ignore[arg-type]
     image = decode_jpeg(fields[b"jpeg"]) if b"jpeg" in fields else None
-    return Detections(body["camera"], int(body["frame_id"]), float(body["captured_at"]), faces, image)
+    return Detections(
+        body["camera"], int(body["frame_id"]), float(body["captured_at"]), faces, image, str(body.get("session", ""))
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -61,6 +62,7 @@ class CameraReader:
         realtime: bool = True,
         stall_seconds: float = 10.0,
         backoff: Backoff | None = None,
+        file_attempts: int = 3,
     ):
         self.camera = camera
         self.on_frame = on_frame
@@ -69,11 +71,17 @@ class CameraReader:
         self.realtime = realtime
         self.stall_seconds = stall_seconds
         self.backoff = backoff or Backoff()
+        # frame ids count from 1 in every reader run; the session tells runs apart downstream
+        # (violation keys, the events stage's order), so a restart never reuses an identity
+        self.session = secrets.token_hex(6)
         self.frame_id = 0
+        self.beat: Callable[[], None] = lambda: None  # stamped per frame and per reconnect (health)
         self.frames_read = 0
         self.online: bool | None = None  # unknown until the first open succeeds or fails
         self._last_frame = time.monotonic()
-        self.finished = False  # a non-looping file reached its end
+        self.finished = False  # a non-looping file reached its end, or a file could not be read
+        self.file_attempts = file_attempts  # a file that will not open does not heal: bounded, no backoff loop
+        self.error: str | None = None  # why a file source was given up
 
     def _set_online(self, online: bool, detail: str) -> None:
         if online != self.online:
@@ -83,11 +91,20 @@ class CameraReader:
     def run(self) -> None:
         watchdog = threading.Thread(target=self._watchdog, name=f"watchdog-{self.camera.name}", daemon=True)
         watchdog.start()
+        failed_opens = 0
         while not self.stop.is_set() and not self.finished:
+            self.beat()
             try:
                 cap = open_capture(self.camera.url)
             except ConnectionError as exc:
                 self._set_online(False, str(exc))
+                failed_opens += 1
+                if is_file_source(self.camera.url) and failed_opens >= self.file_attempts:
+                    self.error, self.finished = "cannot be opened as a video", True
+                    log.error(
+                        "camera %s: %s; giving up after %d attempts", self.camera.name, mask_url(str(exc)), failed_opens
+                    )
+                    return
                 delay = self.backoff.next_delay()
                 log.warning("camera %s: %s; retrying in %.1f s", self.camera.name, mask_url(str(exc)), delay)
                 self.stop.wait(delay)
@@ -111,19 +128,26 @@ class CameraReader:
         video_t0: float | None = None
         next_due = 0.0
         index = 0
+        rewound = False
         while not self.stop.is_set():
             if not cap.grab():
-                if file_source and not self.camera.loop:
+                if file_source and index == 0 and not rewound:  # opens, yields nothing: looping it would spin
+                    self.error, self.finished = "no frame could be decoded", True
+                    self._set_online(False, self.error)
+                elif file_source and index == 0:  # seeking back failed: let run() open the file again
+                    pass
+                elif file_source and not self.camera.loop:
                     self.finished = True
                     self._set_online(False, "end of file")
                 elif file_source:
                     cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                    started_wall, video_t0, next_due, index = time.time(), None, 0.0, 0
+                    started_wall, video_t0, next_due, index, rewound = time.time(), None, 0.0, 0, True
                     continue
                 else:
                     self._set_online(False, f"{self.camera.url}: read failed")
                 return
             self._last_frame = time.monotonic()
+            self.beat()
             index += 1
             if file_source:
                 # the video clock: frame index over the native rate (robust to bad PTS)
@@ -150,7 +174,13 @@ class CameraReader:
             self.frame_id += 1
             self.frames_read += 1
             self.on_frame(
-                Frame(self.camera.name, self.frame_id, captured_at, resize_to_width(image, self.camera.detect_width))
+                Frame(
+                    self.camera.name,
+                    self.frame_id,
+                    captured_at,
+                    resize_to_width(image, self.camera.detect_width),
+                    self.session,
+                )
             )
 
     def _watchdog(self) -> None:

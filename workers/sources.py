@@ -11,12 +11,26 @@ import cv2
 # TCP: UDP would bind ephemeral ports on every interface; timeout bounds a stalled server.
 os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp|timeout;5000000")
 
-CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@/\s]*)@")
+# user:password@ up to the LAST "@" of the URL: passwords hold "@", ":", "/" and "%" as typed
+# (FFmpeg itself splits at the last "@" of the authority). Masking too much is safe; too little leaks.
+CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/\s]*):(?P<password>\S*)@")
+SECRET_PARAMS = re.compile(
+    r"(?P<name>[?&;][^=&;#\s]*(?:password|pwd|pass|token|key|auth|secret)[^=&;#\s]*=)[^&;#\s]*", re.IGNORECASE
+)
 
 
 def mask_url(text: str) -> str:
-    """Replace the password of every URL in ``text`` with ``***``."""
-    return CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:***@", text)
+    """``text`` with the password of every URL in it and every secret query parameter replaced by ``***``.
+
+    The one masking function: logs, ``cameras.source``, camera events, status payloads and
+    error texts all pass through it before they leave the process.
+    """
+    text = CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:***@", text)
+    return SECRET_PARAMS.sub(lambda m: f"{m.group('name')}***", text)
+
+
+class MediaError(OSError):
+    """A file that exists but cannot be read as an image or a video: reported per file, the rest go on."""
 
 
 def is_file_source(url: str) -> bool:

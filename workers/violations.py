@@ -32,14 +32,27 @@ class OpenedViolation:
     frame: np.ndarray
     box: tuple[float, float, float, float]
     decided_at: datetime | None = None  # capture time of the frame that satisfied the policy
+    session: str = ""  # the reader run of ``first_frame_id`` (part of the violation's identity)
+
+
+SEEN_EVERY_S = 5.0  # how often an open violation's last sighting is persisted (crash recovery)
 
 
 class ViolationSink(Protocol):
     def opened(self, v: OpenedViolation) -> int | None:
-        """Persist and alert; returns the violation id (None if it already existed)."""
+        """Persist and alert; returns the violation id (that of the existing row for a redelivered
+        frame, so its track still closes it), or None if nothing could be recorded."""
+
+    def seen(self, violation_id: int, at: datetime) -> None:
+        """The violation's person is still there: where a restart after a crash will end it."""
 
     def closed(
-        self, violation_id: int, ended_at: datetime, peak_score: float, best: OpenedViolation | None
+        self,
+        violation_id: int,
+        ended_at: datetime,
+        peak_score: float,
+        best: OpenedViolation | None,
+        reason: str = "track_lost",
     ) -> None: ...
 
     def person_seen(self, camera: str, at: datetime, label: str) -> None: ...
@@ -53,6 +66,8 @@ class _Track:
     labels: Counter[str] = field(default_factory=Counter)
     best: tuple[float, OpenedViolation] | None = None
     violation_id: int | None = None
+    undecided: bool = True  # no violation decided yet (False once opened, rejoined or refused)
+    seen_saved: float = 0.0  # capture time of the last persisted sighting
     peak: float = 0.0
     improved: bool = False
     box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
@@ -100,6 +115,7 @@ class CameraViolations:
         self.tracker = FaceTracker(camera.detect_fps, policy.track_lost_seconds, camera.thresholds.face)
         self.tracks: dict[int, _Track] = {}
         self.last_frame_id = 0
+        self.session = ""  # the reader run being judged; a new one resets the camera (events stage)
         self.sightings: dict[int, _Sighting] = {}
 
     def update(self, det: Detections) -> None:
@@ -110,7 +126,7 @@ class CameraViolations:
         in_frame = {
             t.violation_id
             for tf in tracked
-            if (t := self.tracks.get(tf.track_id)) is not None and t.violation_id is not None and t.violation_id >= 0
+            if (t := self.tracks.get(tf.track_id)) is not None and t.violation_id is not None
         }
         for tf in tracked:
             self._observe(tf.track_id, tf.face, det, now, in_frame)
@@ -123,8 +139,12 @@ class CameraViolations:
         track.beside |= in_frame  # its own violation too: harmless, a track with one never rejoins
         track.last_seen = now
         track.box = face.box
-        if track.violation_id is not None and track.violation_id in self.sightings:
-            self.sightings[track.violation_id] = _Sighting(face.box, now)
+        if track.violation_id is not None:
+            if track.violation_id in self.sightings:
+                self.sightings[track.violation_id] = _Sighting(face.box, now)
+            if now - track.seen_saved >= SEEN_EVERY_S:
+                track.seen_saved = now
+                self.sink.seen(track.violation_id, _utc(now))
         if face.label is None:
             return  # gated (too small or blurred): tracked, not judged
         confident = face.label_score >= self.camera.thresholds.label
@@ -139,12 +159,21 @@ class CameraViolations:
                 track.best = (
                     quality,
                     OpenedViolation(
-                        det.camera, track_id, det.frame_id, _utc(now), face.label, face.label_score, det.image, face.box
+                        det.camera,
+                        track_id,
+                        det.frame_id,
+                        _utc(now),
+                        face.label,
+                        face.label_score,
+                        det.image,
+                        face.box,
+                        session=self.session,
                     ),
                 )
                 track.improved = True
             track.peak = max(track.peak, face.label_score)
-        if track.violation_id is None and track.best is not None and self._should_open(track):
+        if track.undecided and track.best is not None and self._should_open(track):
+            track.undecided = False
             rejoined = self._rejoin(track, now)
             if rejoined is not None:
                 track.violation_id = rejoined
@@ -162,10 +191,12 @@ class CameraViolations:
                 best.frame,
                 best.box,
                 _utc(now),
+                self.session,
             )
             vid = self.sink.opened(opened)
-            track.violation_id = vid if vid is not None else -1
+            track.violation_id = vid
             track.improved = False
+            track.seen_saved = now
             if vid is not None:
                 self.sightings[vid] = _Sighting(face.box, now)
 
@@ -192,8 +223,9 @@ class CameraViolations:
             return False
         return within_hours(self.active_hours, hits[-1])
 
-    def expire(self, now: float, everything: bool = False) -> None:
-        """End tracks unseen for the policy's timeout (or all of them, at shutdown)."""
+    def expire(self, now: float, everything: bool = False, reason: str = "shutdown") -> None:
+        """End tracks unseen for the policy's timeout, or all of them (at shutdown, or when the
+        camera's reader restarted), then with ``reason``."""
         self.sightings = {
             vid: s
             for vid, s in self.sightings.items()
@@ -204,6 +236,7 @@ class CameraViolations:
                 del self.tracks[track_id]
                 if track.labels:
                     self.sink.person_seen(self.camera.name, _utc(track.first_seen), track.labels.most_common(1)[0][0])
-                if track.violation_id is not None and track.violation_id >= 0:
+                if track.violation_id is not None:
                     best = track.best[1] if track.best is not None and track.improved else None
-                    self.sink.closed(track.violation_id, _utc(track.last_seen), track.peak, best)
+                    ended = reason if everything else "track_lost"
+                    self.sink.closed(track.violation_id, _utc(track.last_seen), track.peak, best, ended)

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from email.utils import parseaddr
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from daemon.config.base import Section
+
+# RFC 5322 dot-atom local part at a host name: no display name, no quoting, nothing that can end a header line
+_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+ADDRESS = re.compile(rf"{_LOCAL}@{_HOST}")
+# MQTT 3.1.1 section 4.7: no wildcards, no NUL; control characters SHOULD NOT appear; "$" topics are the broker's
+_TOPIC_BAD = re.compile(r"[#+\x00-\x1f\x7f-\x9f]")
+
+
+def _address(value: str) -> str:
+    """A bare address as SMTP takes it (``a@example.com``, ``maskwatch@localhost``), refused otherwise.
+
+    A strict check rather than ``email-validator``: that library refuses ``localhost`` and
+    dotless relay domains that loopback and in-house relays use.
+    """
+    if len(value) > 254 or not ADDRESS.fullmatch(value) or parseaddr(value) != ("", value):
+        raise ValueError(f"{value!r} is not an email address like name@example.com")
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(_address)]
 
 
 class ViolationPolicy(Section):
@@ -19,15 +42,20 @@ class ViolationPolicy(Section):
         title="K",
         description="A track opens a violation when at least K of its last N sampled frames carry a violation label...",
     )
-    window: int = Field(5, ge=1, title="N", description="...out of the last N sampled frames of the track...")
-    min_seconds: float = Field(0.6, ge=0, title="T", description="...spanning at least T seconds.")
+    window: int = Field(5, ge=1, le=1000, title="N", description="...out of the last N sampled frames of the track...")
+    min_seconds: float = Field(0.6, ge=0, le=3600, title="T", description="...spanning at least T seconds.")
     track_lost_seconds: float = Field(
-        2.0, gt=0, title="Track timeout", description="A track unseen this long has ended; its violation closes."
+        2.0,
+        gt=0,
+        le=3600,
+        title="Track timeout",
+        description="A track unseen this long has ended; its violation closes.",
     )
 
     rejoin_seconds: float = Field(
         10.0,
         ge=0,
+        le=3600,
         title="Rejoin window",
         description="A new track that qualifies within this many seconds of a violation's last sighting, near where "
         "that person was last seen and never in one frame with them, is taken as the same person (the tracker lost "
@@ -55,7 +83,23 @@ class MqttSettings(Section):
         description="Topics are <prefix>/<camera>/violation, <prefix>/<camera>/status, <prefix>/availability.",
     )
     client_id: str = Field("maskwatch", title="Client id", description="MQTT client id; unique per daemon.")
-    keepalive: int = Field(30, ge=5, title="Keepalive", description="Seconds between keepalive pings.")
+    keepalive: int = Field(30, ge=5, le=65535, title="Keepalive", description="Seconds between keepalive pings.")
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _valid_topic(cls, value: str) -> str:
+        """The broker drops the connection of a client that publishes to a malformed topic: refuse it here."""
+        if not value or "" in value.split("/"):
+            raise ValueError("must be one or more non-empty levels separated by '/', like site/maskwatch")
+        if _TOPIC_BAD.search(value):
+            raise ValueError(
+                "must not contain '#', '+', NUL or control characters (MQTT wildcards are for subscribers)"
+            )
+        if value.startswith("$"):
+            raise ValueError("must not start with '$' (topics the broker reserves)")
+        if len(value.encode()) > 1024:
+            raise ValueError("must be at most 1024 bytes")
+        return value
 
 
 class DigestSettings(Section):
@@ -74,15 +118,16 @@ class EmailSettings(Section):
     )
     username: str | None = Field(None, title="Username", description="SMTP login; use ${ENV}.")
     password: str | None = Field(None, title="Password", description="SMTP password; use ${ENV}.")
-    sender: str = Field("maskwatch@localhost", title="From", description="Sender address.")
-    recipients: list[str] = Field(default_factory=list, title="To", description="Recipient addresses.")
+    sender: EmailAddress = Field("maskwatch@localhost", title="From", description="Sender address.")
+    recipients: list[EmailAddress] = Field(default_factory=list, title="To", description="Recipient addresses.")
     cooldown_seconds: float = Field(
         0,
         ge=0,
+        le=7 * 86400,
         title="Cooldown",
         description="Minimum seconds between two violation emails to one recipient for one camera; later ones are skipped (they still reach MQTT and the database).",
     )
-    timeout_seconds: float = Field(10, gt=0, title="Timeout", description="SMTP connection timeout.")
+    timeout_seconds: float = Field(10, gt=0, le=600, title="Timeout", description="SMTP connection timeout.")
     digest: DigestSettings = Field(
         default_factory=DigestSettings, title="Digest", description="Daily compliance digest."
     )
@@ -96,14 +141,22 @@ class EmailSettings(Section):
 
 class DeliverySettings(Section):
     retry_initial_seconds: float = Field(
-        2.0, gt=0, title="First retry", description="Delay before the first retry of a failed alert."
+        2.0, gt=0, le=3600, title="First retry", description="Delay before the first retry of a failed alert."
     )
     retry_max_seconds: float = Field(
         300.0,
         gt=0,
+        le=86400,
         title="Longest retry",
-        description="Backoff cap between retries; alerts are retried until delivered.",
+        description="Backoff cap between retries of one alert.",
     )
     poll_seconds: float = Field(
-        0.5, gt=0, title="Outbox poll", description="How often the dispatcher looks for pending alerts."
+        0.5, gt=0, le=60, title="Outbox poll", description="How often the dispatcher looks for pending alerts."
+    )
+    max_attempts: int = Field(
+        10,
+        ge=1,
+        title="Attempts before dead letter",
+        description="After this many failed deliveries an alert is set aside as failed (`maskwatch alerts --failed`, "
+        "requeued with `--retry`). Tries while the broker or SMTP server is unreachable do not count: an outage only delays.",
     )

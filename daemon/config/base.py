@@ -2,6 +2,9 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Section(BaseModel):
-    """Base of every settings section: unknown keys are errors, not silently ignored."""
+    """Base of every settings section: unknown keys are errors, not silently ignored.
 
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    ``.inf`` and ``.nan`` are refused everywhere: a timeout of infinity ends in ``OverflowError`` at run time.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)

@@ -8,7 +8,8 @@ from pydantic import Field, field_validator, model_validator
 
 from daemon.config.base import Section
 
-CAMERA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+# fullmatch: "$" alone also matches before a trailing newline, and "lobby\n" broke every MQTT topic
+CAMERA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 class Thresholds(Section):
@@ -63,6 +64,7 @@ class CameraSettings(Section):
     min_sharpness: float = Field(
         15.0,
         ge=0,
+        le=1e6,
         title="Minimum sharpness",
         description="Variance of the Laplacian below which a face crop is too blurred to classify.",
     )
@@ -74,7 +76,7 @@ class CameraSettings(Section):
     @field_validator("name")
     @classmethod
     def _safe_name(cls, value: str) -> str:
-        if not CAMERA_NAME.match(value):
+        if not CAMERA_NAME.fullmatch(value):
             raise ValueError("must be 1-64 letters, digits, '-' or '_', starting with a letter or digit")
         return value
 

@@ -1,4 +1,9 @@
-"""Load the YAML settings: ``${ENV}`` substitution, validation, errors with path and line."""
+"""Load the YAML settings: ``${ENV}`` substitution, validation, errors with path and line.
+
+The file is read as a hostile input: at most ``MAX_BYTES``, UTF-8 only, no YAML aliases
+(an alias bomb expands to gigabytes from a few hundred bytes), no duplicate keys (the last
+one would silently win), bounded nesting. Every refusal is a one-line ``ConfigError`` problem.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,15 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
 
 from daemon.config.settings import Settings
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+MAX_BYTES = 1_000_000  # a real configuration is a few KB; this bounds parse time and memory
+MAX_DEPTH = 32  # the settings tree is 4 deep; deeper input is an attack on the recursive composer
 Loc = tuple[int | str, ...]
 
 
@@ -20,14 +30,49 @@ class ConfigError(Exception):
     """Every problem of a configuration file, one line each."""
 
     def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
+        # one problem, one line, whatever a message or a key echoed from the file contains
+        self.problems = [p.replace("\r", "\\r").replace("\n", "\\n") for p in problems]
+        super().__init__("\n".join(self.problems))
+
+
+class RefusedYAMLError(ComposerError):
+    """Valid YAML that the settings loader will not expand (an alias, nesting too deep)."""
+
+
+class StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses aliases and deep nesting, and marks value errors with their line."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise RefusedYAMLError(None, None, "YAML aliases (*name) are not allowed in the settings", mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise RefusedYAMLError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:  # a 5000-digit integer, a 30th of February
+            raise ConstructorError(None, None, str(exc), node.start_mark) from None
 
 
 def format_loc(loc: Loc) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, str) and PLAIN_KEY.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{part!r}]" if not isinstance(part, int) else f"[{part}]"
     return out or "(top level)"
 
 
@@ -52,6 +97,23 @@ def _line_of(node: yaml.Node | None, loc: Loc) -> int | None:
     return line
 
 
+def _duplicate_keys(node: yaml.Node, loc: Loc, problems: list[str]) -> None:
+    """A key given twice in one mapping: YAML keeps the last silently, we name both lines."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key, line = str(key_node.value), key_node.start_mark.line + 1
+                if key in seen:
+                    problems.append(f"{format_loc((*loc, key))}: key given twice (lines {seen[key]} and {line})")
+                else:
+                    seen[key] = line
+                _duplicate_keys(value_node, (*loc, key), problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _duplicate_keys(child, (*loc, i), problems)
+
+
 def _substitute(value: Any, loc: Loc, problems: list[tuple[Loc, str]]) -> Any:
     if isinstance(value, dict):
         return {k: _substitute(v, (*loc, k), problems) for k, v in value.items()}
@@ -72,15 +134,39 @@ def _substitute(value: Any, loc: Loc, problems: list[tuple[Loc, str]]) -> Any:
     return value
 
 
-def parse_settings(text: str, source: str = "<config>") -> Settings:
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> str:
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text[: exc.position].count("\n") + 1
+        return f"character #x{exc.character:04x} is not allowed in YAML (line {line})"
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 1})" if mark is not None else ""
+    return f"{getattr(exc, 'problem', None) or exc}{where}"
+
+
+def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    loader: StrictLoader | None = None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = StrictLoader(text)  # refuses NUL and other control characters right here
+        root = loader.get_single_node()
+        if root is None:
+            return None, None
+        duplicates: list[str] = []
+        _duplicate_keys(root, (), duplicates)
+        if duplicates:
+            raise ConfigError([f"{source}: {d}" for d in duplicates])
+        return root, loader.construct_document(root)
+    except RefusedYAMLError as exc:
+        raise ConfigError([f"{source}: {_yaml_problem(exc, text)}"]) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([f"{source}: not valid YAML: {problem}{where}"]) from None
+        raise ConfigError([f"{source}: not valid YAML: {_yaml_problem(exc, text)}"]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def parse_settings(text: str, source: str = "<config>", for_run: bool = False) -> Settings:
+    """``for_run`` adds the checks that only hold on the host that runs the daemon (its ports are free)."""
+    root, data = _compose(text.removeprefix("\ufeff"), source)
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: the top level must be a mapping with a 'cameras' list"])
     env_problems: list[tuple[Loc, str]] = []
@@ -96,6 +182,10 @@ def parse_settings(text: str, source: str = "<config>") -> Settings:
                 msg = "unknown key"
             problems.append(f"{format_loc(loc)}: {msg} (line {_line_of(root, loc)})")
         raise ConfigError(sorted(problems, key=_line_key)) from None
+    if for_run:
+        from daemon.config.host import host_problems
+
+        problems += [f"{format_loc(loc)}: {msg} (line {_line_of(root, loc)})" for loc, msg in host_problems(settings)]
     if problems:
         raise ConfigError(problems)
     return settings
@@ -106,10 +196,24 @@ def _line_key(problem: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def load_settings(path: str | Path) -> Settings:
-    path = Path(path)
+def read_config_text(path: Path) -> str:
+    """The file's text: at most ``MAX_BYTES`` read (a FIFO or /dev/zero ends too), UTF-8 or a clear error."""
     try:
-        text = path.read_text()
+        with path.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
-    return parse_settings(text, str(path))
+    if len(raw) > MAX_BYTES:
+        raise ConfigError([f"{path}: larger than {MAX_BYTES // 1_000_000} MB: not a maskwatch configuration"])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [f"{path}: not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start} (line {line})"]
+        ) from None
+
+
+def load_settings(path: str | Path, for_run: bool = False) -> Settings:
+    path = Path(path)
+    return parse_settings(read_config_text(path), str(path), for_run)

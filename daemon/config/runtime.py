@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from daemon.config.base import Section
 
@@ -26,12 +30,14 @@ class TransportSettings(Section):
     max_frames: int = Field(
         8,
         ge=1,
+        le=10_000,
         title="Frames kept",
         description="Frames kept per camera; the oldest are dropped (and counted) when inference falls behind.",
     )
     claim_idle_ms: int = Field(
         5000,
         ge=100,
+        le=86_400_000,
         title="Reclaim after",
         description="Frames pending this long on a dead worker are reclaimed by another.",
     )
@@ -53,7 +59,9 @@ class InferenceSettings(Section):
         416, ge=160, le=1280, title="Detector input", description="Detector input size in pixels (multiple of 32)."
     )
     batch: int = Field(4, ge=1, le=64, title="Batch", description="Frames per detector call, across cameras.")
-    threads: int = Field(0, ge=0, title="Threads", description="CPU threads per model; 0 picks from the core count.")
+    threads: int = Field(
+        0, ge=0, le=1024, title="Threads", description="CPU threads per model; 0 picks from the core count."
+    )
     motion_gate: bool = Field(
         True,
         title="Motion gate",
@@ -75,12 +83,58 @@ class DatabaseSettings(Section):
         description="SQLAlchemy URL: sqlite:///path (embedded, WAL) or postgresql+psycopg://user:${PGPASSWORD}@host/db.",
     )
 
+    @field_validator("url")
+    @classmethod
+    def _usable_url(cls, value: str) -> str:
+        """A URL SQLAlchemy parses, for a dialect installed here; for SQLite a folder the daemon can write."""
+        url = parse_database_url(value)
+        if url.get_backend_name() == "sqlite":
+            problem = sqlite_path_problem(url)
+            if problem:
+                raise ValueError(problem)
+        return value
+
+
+def parse_database_url(value: str) -> URL:
+    """``make_url`` plus the dialect lookup; errors never echo the URL (it may hold a password)."""
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError("not a database URL: expected sqlite:///path or postgresql+psycopg://user@host/db") from None
+    if url.host and "@" in url.host:  # SQLAlchemy splits at the first "@": the rest of the password becomes the host
+        raise ValueError("a password with '@' must be written %40 in a database URL")
+    try:
+        url.get_dialect()
+    except NoSuchModuleError:
+        raise ValueError(f"unknown database dialect or driver {url.drivername!r}") from None
+    return url
+
+
+def sqlite_path_problem(url: URL) -> str | None:
+    """Why the daemon could not create or write this SQLite file, or None (in-memory databases are fine)."""
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        return None
+    path = Path(url.database)
+    if path.exists():
+        if path.is_dir():
+            return f"{path} is a folder, not a database file"
+        return None if os.access(path, os.R_OK | os.W_OK) else f"{path} is not writable"
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:  # the nearest folder that exists gets the new ones
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"cannot create {path.parent}: {folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot create {path}: folder {folder} is not writable"
+    return None
+
 
 class SnapshotSettings(Section):
     dir: str = Field("var/snapshots", title="Folder", description="Where violation snapshots (JPEG) are written.")
     retention_days: float = Field(
         30,
         gt=0,
+        le=36500,
         title="Retention",
         description="Violations, events and their snapshot files older than this are deleted together.",
     )
@@ -115,3 +169,14 @@ class MetricsSettings(Section):
         "127.0.0.1", title="Host", description="Bind address; keep it on loopback unless a scraper needs more."
     )
     port: int = Field(9108, ge=0, le=65535, title="Port", description="HTTP port (0 picks a free one).")
+    loop_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        title="Loop timeout",
+        description=(
+            "A worker loop (inference, events) that has not gone round for this long counts as wedged: "
+            "/healthz answers 503 and systemd's watchdog is no longer fed. Camera readers get 1.5x "
+            "(reconnect waits), the outbox 2x (slow mail servers)."
+        ),
+    )
