@@ -382,21 +382,28 @@ def schedule(rig: Rig, rng: random.Random) -> list[Callable[[], None]]:
 
 
 def rtsp_sessions(server_log: Path, kills: list[float], end: float) -> dict[str, list[tuple[float, float]]]:
-    """Each camera's RTSP sessions (play .. closed); a session the server died in ends at the kill."""
+    """Each camera's RTSP sessions (play .. closed). A server killed with its sessions open never
+    printed their end: they end at the kill that preceded its next start (or at ``end``)."""
     sessions: dict[str, list[tuple[float, float]]] = {}
     open_: dict[str, list[float]] = {}
+    starts = 0
+
+    def cut(at: float) -> None:
+        for mount, began in open_.items():
+            sessions.setdefault(mount, []).extend((b, at) for b in began)
+        open_.clear()
+
     for line in server_log.read_text().splitlines():
         parts = line.split()
-        if len(parts) != 3 or parts[0] not in ("play", "closed"):
-            continue
-        mount, at = parts[1].strip("/"), float(parts[2])
-        if parts[0] == "play":
-            open_.setdefault(mount, []).append(at)
-        elif open_.get(mount):
-            sessions.setdefault(mount, []).append((open_[mount].pop(0), at))
-    for mount, starts in open_.items():
-        for s in starts:
-            sessions.setdefault(mount, []).append((s, min([k for k in kills if k > s] + [end])))
+        if line.startswith("rtsp server on"):
+            if starts:
+                cut(kills[starts - 1] if starts - 1 < len(kills) else end)
+            starts += 1
+        elif len(parts) == 3 and parts[0] == "play":
+            open_.setdefault(parts[1].strip("/"), []).append(float(parts[2]))
+        elif len(parts) == 3 and parts[0] == "closed" and open_.get(parts[1].strip("/")):
+            sessions.setdefault(parts[1].strip("/"), []).append((open_[parts[1].strip("/")].pop(0), float(parts[2])))
+    cut(end)
     return sessions
 
 
@@ -561,7 +568,6 @@ def check(rig: Rig, feeds: list[Feed], watcher: MqttWatcher, sampler: Sampler, t
 
 def _config(
     rig_dir: Path,
-    opts: SoakOptions,
     rtsp_port: int,
     mqtt_port: int,
     smtp_port: int,
@@ -649,7 +655,7 @@ def run_soak(opts: SoakOptions) -> int:
             started.append(redis)
             redis_url = f"redis://127.0.0.1:{redis.port}/0"
         metrics_port = free_port()
-        cfg = _config(workdir, opts, rtsp.port, broker.port, smtp.port, db_url, metrics_port, redis_url)
+        cfg = _config(workdir, rtsp.port, broker.port, smtp.port, db_url, metrics_port, redis_url)
         watcher = MqttWatcher(broker.port, topic="maskwatch/+/violation", persistent_id="maskwatch-soak-subscriber")
         daemon = DaemonTree(cfg, workdir, metrics_port)
         rig = Rig(opts, workdir, daemon, rtsp, broker, smtp, db_url, sqlite_path, pg, redis)
@@ -692,6 +698,8 @@ def run_soak(opts: SoakOptions) -> int:
         for server in reversed(started):
             server.stop()
         smtp.stop()
+        if pg_data is not None:
+            shutil.rmtree(pg_data, ignore_errors=True)
     (workdir / "summary.json").write_text(json.dumps(result, indent=1, default=str))
     for cam, c in result["cameras"].items():
         log(
@@ -704,8 +712,6 @@ def run_soak(opts: SoakOptions) -> int:
         log(f"FAILED: {p}")
     print(" ".join(f"{k}={v}" for k, v in result["summary"].items()), flush=True)
     ok = bool(result["summary"]["ok"])
-    if pg_data is not None:
-        shutil.rmtree(pg_data, ignore_errors=True)
     if ok and opts.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
     else:
