@@ -52,7 +52,7 @@ def test_violation_reaches_mqtt_and_email_once(tmp_path: Path, broker, smtp) -> 
     db, recorder, dispatcher, notifiers = _setup(tmp_path, broker.port, smtp.port)
     vid = recorder.opened(_violation(7))
     assert vid is not None
-    assert recorder.opened(_violation(7)) is None, "the same origin must not make a second violation"
+    assert recorder.opened(_violation(7)) == vid, "the same origin is the same violation, not a second one"
     wait_for(lambda: dispatcher.dispatch_due() or dispatcher.pending() == 0, 10, "delivery")
     wait_for(lambda: watcher.on("gate/violation"), 5, "the MQTT message")
     msgs = watcher.on("gate/violation")
