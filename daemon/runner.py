@@ -13,6 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from alerts.dispatcher import Dispatcher
 from daemon import metrics
 from daemon.config.settings import Settings
+from daemon.systemd import notify
 from daemon.wiring import CameraFeed, build_notifiers, build_recorder, schedule_housekeeping, serve_metrics
 from storage.db import Database
 from storage.queries import outbox_backlog
@@ -87,7 +88,13 @@ class Daemon:
         self.threads.append(thread)
 
     def wait(self) -> None:
+        """Until stopped or every source has ended, feeding systemd's watchdog as the roles do.
+
+        maskwatch.service sets WatchdogSec=60: without these pings systemd kills the
+        embedded daemon a minute after it starts.
+        """
         while not self.stop_event.wait(0.5):
+            notify("WATCHDOG=1")
             if self.readers and all(r.finished for r in self.readers):
                 log.info("every source has ended")
                 break
