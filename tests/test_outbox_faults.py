@@ -254,7 +254,7 @@ def test_a_read_only_snapshot_folder_loses_no_violation(tmp_path: Path, broker) 
         text=True,
     )
     try:
-        assert child.stdout is not None and child.stdin is not None
+        assert child.stdout is not None and child.stdin is not None and child.stderr is not None
         report = json.loads(child.stdout.readline() or "{}")
         assert report, f"the child died: {child.stderr.read() if child.poll() is not None else ''}"
         ids = report["ids"]
@@ -266,7 +266,7 @@ def test_a_read_only_snapshot_folder_loses_no_violation(tmp_path: Path, broker) 
             assert all(v.snapshot_path is None and v.crop_path is None for v in rows), "no dangling path"
             assert all("Permission denied" in (v.snapshot_error or "") for v in rows)
             alerts = s.scalars(select(OutboxAlert).where(OutboxAlert.kind == "violation")).all()
-            assert sorted(a.violation_id for a in alerts) == ids and all(a.status == "pending" for a in alerts)
+            assert sorted(a.violation_id or 0 for a in alerts) == ids and all(a.status == "pending" for a in alerts)
         assert not list(root.rglob("*.jpg*"))
         # the alerts go out without a snapshot
         watcher = MqttWatcher(broker.port)
