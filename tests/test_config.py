@@ -167,6 +167,7 @@ def _refused(res: subprocess.CompletedProcess[str], cfg: Path) -> str:
             id="alias",
         ),
         pytest.param("cameras: " + "[" * 100 + "]" * 100 + "\n", "nested deeper than 32 levels (line 1)", id="deep"),
+        pytest.param("cameras:\n" + "- {}\n" * 30_000, "more than 20000 values (line 19999)", id="many-values"),
         pytest.param(
             CAMERA + "transport:\n  max_frames: " + "9" * 5000 + "\n",
             "not valid YAML: Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits; "
@@ -182,6 +183,16 @@ def test_hostile_settings_are_refused_in_one_line(tmp_path: Path, body: str, exp
     cfg = tmp_path / "hostile.yaml"
     cfg.write_text(body)
     assert _refused(run_cli("config", "check", str(cfg)), cfg) == expected
+
+
+def test_thousands_of_problems_are_cut_at_a_hundred(tmp_path: Path) -> None:
+    cfg = tmp_path / "many.yaml"
+    cfg.write_text("cameras:\n" + "  - name: cam\n" * 150)  # each lacks its url: 150 problems
+    res = run_cli("config", "check", str(cfg))
+    lines = res.stderr.splitlines()
+    assert res.returncode == 2 and len(lines) == 101, lines[-3:]
+    assert lines[0] == f"{cfg}: cameras[0].url: Field required (line 2)"
+    assert lines[-1] == f"{cfg}: ... and 50 more problems"
 
 
 def test_non_utf8_names_the_byte_offset(tmp_path: Path) -> None:
