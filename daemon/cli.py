@@ -268,7 +268,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     settings = _load(args.config) if args.config else Settings(cameras=[])
     forward = None
     if args.db:
-        from daemon.config.runtime import parse_database_url, sqlite_path_problem
+        from daemon.config.host import sqlite_path_problem
+        from daemon.config.runtime import parse_database_url
         from daemon.wiring import build_recorder
 
         try:  # a new database is fine here (scan records into it), one it cannot create is not

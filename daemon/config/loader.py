@@ -177,7 +177,7 @@ def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any]:
 
 
 def parse_settings(text: str, source: str = "<config>", for_run: bool = False) -> Settings:
-    """``for_run`` adds the checks that only hold on the host that runs the daemon (its ports are free)."""
+    """``for_run`` adds the checks that only hold on the host that runs the daemon now (its ports are free)."""
     root, data = _compose(text.removeprefix("\ufeff"), source)
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: the top level must be a mapping with a 'cameras' list"])
@@ -194,10 +194,11 @@ def parse_settings(text: str, source: str = "<config>", for_run: bool = False) -
                 msg = "unknown key"
             problems.append(f"{format_loc(loc)}: {msg} (line {_line_of(root, loc)})")
         raise ConfigError(sorted(problems, key=_line_key)) from None
-    if for_run:
-        from daemon.config.host import host_problems
+    from daemon.config.host import host_problems
 
-        problems += [f"{format_loc(loc)}: {msg} (line {_line_of(root, loc)})" for loc, msg in host_problems(settings)]
+    problems += [
+        f"{format_loc(loc)}: {msg} (line {_line_of(root, loc)})" for loc, msg in host_problems(settings, for_run)
+    ]
     if problems:
         raise ConfigError(problems)
     return settings
