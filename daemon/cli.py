@@ -43,7 +43,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         from daemon.supervisor import role_commands, supervise
 
         return supervise(role_commands(args.config))
-    daemon = Daemon(settings)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        daemon = Daemon(settings)  # opens and migrates the database first
+    except SQLAlchemyError as exc:
+        raise _fail(args, f"cannot open the database: {_db_error_line(exc)}") from None
     signal.signal(signal.SIGTERM, lambda *_: daemon.stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: daemon.stop_event.set())
     daemon.start()
@@ -114,13 +119,19 @@ def _open_db(args: argparse.Namespace, url: str) -> Any:
     from sqlalchemy.exc import SQLAlchemyError
 
     from storage.db import Database
-    from workers.sources import mask_url
 
     try:
         return Database(url)
     except (SQLAlchemyError, OSError) as exc:
-        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise _fail(args, f"cannot open the database: {mask_url(first)}") from None
+        raise _fail(args, f"cannot open the database: {_db_error_line(exc)}") from None
+
+
+def _db_error_line(exc: Exception) -> str:
+    """The driver's first line (psycopg's run over several), masked: it may quote the URL."""
+    from workers.sources import mask_url
+
+    first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+    return mask_url(first)
 
 
 def _when(args: argparse.Namespace, text: str | None) -> Any:

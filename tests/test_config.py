@@ -304,3 +304,14 @@ def test_metrics_port_in_use_is_one_line_before_models_load(tmp_path: Path) -> N
     assert _refused(res, cfg) == f"metrics.port: 127.0.0.1:{port} cannot be bound: Address already in use (line 8)"
     assert elapsed < 5, f"{elapsed:.1f} s: the check must come before the models load"
     assert not (tmp_path / "mw.db").exists(), "nothing is opened before the checks pass"
+
+
+def test_unreachable_database_at_run_is_one_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "run.yaml"
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    cfg.write_text(CAMERA + f"database:\n  url: postgresql+psycopg://mw:pw@127.0.0.1:{port}/mw\nmetrics:\n  port: 0\n")
+    res = run_cli("run", "--config", str(cfg), timeout=60)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert res.stderr.splitlines()[-1].startswith("maskwatch run: cannot open the database: connection failed:")
