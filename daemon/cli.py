@@ -41,9 +41,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         from daemon.supervisor import role_commands, supervise
 
         return supervise(role_commands(args.config), settings)
+    return _daemon(args, settings).run()
+
+
+def _daemon(
+    args: argparse.Namespace,
+    settings: Any,
+    roles: tuple[str, ...] = ("reader", "infer", "events"),
+    cameras: list[str] | None = None,
+    dispatch: bool = True,
+) -> Any:
+    """The roles hosted by this process; a database it cannot open is one line and exit 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from daemon.runner import Daemon
 
-    return Daemon(settings).run()
+    try:
+        return Daemon(settings, roles, cameras, dispatch)  # opens and migrates the database first
+    except SQLAlchemyError as exc:
+        raise _fail(args, f"cannot open the database: {_db_error_line(exc)}") from None
 
 
 def _host_role(args: argparse.Namespace, role: str, cameras: list[str] | None = None, dispatch: bool = True) -> int:
@@ -51,7 +67,6 @@ def _host_role(args: argparse.Namespace, role: str, cameras: list[str] | None = 
     from daemon.health import SUPERVISOR_DIR_ENV
     from daemon.logs import setup_logging
     from daemon.roles import reader_cameras
-    from daemon.runner import Daemon
 
     # a supervised child binds no port (the supervisor serves its metrics): nothing to check
     settings = _load(args.config, for_run=SUPERVISOR_DIR_ENV not in os.environ)
@@ -63,7 +78,7 @@ def _host_role(args: argparse.Namespace, role: str, cameras: list[str] | None = 
     if cameras and not reader_cameras(settings, cameras):
         print(f"maskwatch {role}: no enabled camera matches {', '.join(cameras)}", file=sys.stderr)
         return 2
-    return Daemon(settings, (role,), cameras, dispatch).run()
+    return _daemon(args, settings, (role,), cameras, dispatch).run()
 
 
 def cmd_reader(args: argparse.Namespace) -> int:
@@ -105,13 +120,19 @@ def _open_db(args: argparse.Namespace, url: str) -> Any:
     from sqlalchemy.exc import SQLAlchemyError
 
     from storage.db import Database
-    from workers.sources import mask_url
 
     try:
         return Database(url)
     except (SQLAlchemyError, OSError) as exc:
-        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise _fail(args, f"cannot open the database: {mask_url(first)}") from None
+        raise _fail(args, f"cannot open the database: {_db_error_line(exc)}") from None
+
+
+def _db_error_line(exc: Exception) -> str:
+    """The driver's first line (psycopg's run over several), masked: it may quote the URL."""
+    from workers.sources import mask_url
+
+    first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+    return mask_url(first)
 
 
 def _when(args: argparse.Namespace, text: str | None) -> Any:
@@ -310,7 +331,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     settings = _load(args.config) if args.config else Settings(cameras=[])
     forward = None
     if args.db:
-        from daemon.config.runtime import parse_database_url, sqlite_path_problem
+        from daemon.config.host import sqlite_path_problem
+        from daemon.config.runtime import parse_database_url
         from daemon.wiring import build_recorder
 
         try:  # a new database is fine here (scan records into it), one it cannot create is not

@@ -98,6 +98,7 @@ def _frames(path: Path) -> Iterator[tuple[str, np.ndarray]]:
 
 
 def detect_paths(paths: list[str], as_json: bool, detector: str, classifier: str, imgsz: int) -> int:
+    from daemon.cli import media_exit_code, report_media_error
     from daemon.config.cameras import CameraSettings
     from daemon.config.runtime import InferenceSettings
     from workers.inference import InferenceStage
@@ -112,8 +113,6 @@ def detect_paths(paths: list[str], as_json: bool, detector: str, classifier: str
     )
     # the daemon's stage, with the gate's thresholds relaxed so every box above 0.05 is reported
     camera = CameraSettings(name="detect", url="-", min_face_px=8, min_sharpness=0.0, thresholds={"face": 0.05})
-    from daemon.cli import media_exit_code, report_media_error
-
     stage = InferenceStage(settings, [camera])
     missing = unreadable = 0
     for path in iter_images(paths):
