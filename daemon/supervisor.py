@@ -76,11 +76,13 @@ class Supervisor:
         child.spawned = time.monotonic()
 
     def child_health(self, child: Child) -> dict[str, Any] | None:
+        """The child's last health report, with its age on the monotonic clock (system-wide
+        on Linux), so a wall-clock step at boot neither kills every child nor hides a frozen one."""
         path = self.run_dir / f"{child.name}.json"
         try:
-            age = time.time() - path.stat().st_mtime
             state: dict[str, Any] = json.loads(path.read_text())
-        except (OSError, ValueError):
+            age = time.monotonic() - float(state["monotonic"])
+        except (OSError, ValueError, KeyError, TypeError):
             return None
         state["age_s"] = round(age, 1)
         return state

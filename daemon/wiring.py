@@ -76,9 +76,14 @@ class CameraFeed:
 
 
 def schedule_housekeeping(
-    scheduler: BackgroundScheduler, settings: Settings, db: Database, transport: Transport | None = None
+    scheduler: BackgroundScheduler,
+    settings: Settings,
+    db: Database,
+    transport: Transport | None = None,
+    on_backlog: Callable[[int], None] | None = None,
 ) -> None:
-    """Retention (hourly, first run now), the daily digest, and the backlog gauges."""
+    """Retention (hourly, first run now), the daily digest, and the backlog gauges (also
+    handed to ``on_backlog``, so health reports it without a query of its own)."""
     scheduler.add_job(
         purge_older_than,
         "interval",
@@ -92,11 +97,14 @@ def schedule_housekeeping(
         scheduler.add_job(queue_digest, "cron", hour=settings.email.digest.hour, args=[db], id="digest", timezone=None)
 
     def gauges() -> None:
-        metrics.OUTBOX_BACKLOG.set(outbox_backlog(db))
+        waiting = outbox_backlog(db)
+        metrics.OUTBOX_BACKLOG.set(waiting)
+        if on_backlog is not None:
+            on_backlog(waiting)
         if transport is not None:
             metrics.observe_backlog(transport.backlog())
 
-    scheduler.add_job(gauges, "interval", seconds=5, id="gauges")
+    scheduler.add_job(gauges, "interval", seconds=5, id="gauges", next_run_time=datetime.now(UTC))
 
 
 def serve_metrics(settings: Settings, health: Callable[[], dict[str, Any]]) -> metrics.HealthServer | None:

@@ -215,7 +215,7 @@ def test_a_broken_camera_file_is_offline_without_spinning_and_no_secret_leaves(w
     assert f"cannot open {broken}" in details, details
     assert cameras["looped"].status == "offline"
     looped = rows_in(url, select(CameraEvent.detail).where(CameraEvent.camera == "looped"))
-    assert looped == ["daemon started", "no frame could be decoded", "daemon stopped"], "once, not on every rewind"
+    assert looped == ["reader started", "no frame could be decoded", "daemon stopped"], "once, not on every rewind"
     # the secrets: nowhere in the log, the tables, the outbox or the (retained) MQTT status
     stored = [c.source for c in cameras.values()] + rows_in(url, select(CameraEvent.detail))
     stored += [json.dumps(a.payload, default=str) for a in rows_in(url, select(OutboxAlert))]

@@ -39,6 +39,12 @@ class Backoff:
         self.attempt = 0
 
 
+def reader_session(epoch: int) -> str:
+    """A reader run's id: its epoch, zero-padded so that later runs sort after earlier ones
+    (the events stage drops frames of older runs), then a random tail."""
+    return f"{epoch:013d}-{secrets.token_hex(4)}"
+
+
 def resize_to_width(image: np.ndarray, width: int) -> np.ndarray:
     h, w = image.shape[:2]
     if w <= width:
@@ -63,6 +69,7 @@ class CameraReader:
         stall_seconds: float = 10.0,
         backoff: Backoff | None = None,
         file_attempts: int = 3,
+        session: str | None = None,
     ):
         self.camera = camera
         self.on_frame = on_frame
@@ -73,7 +80,7 @@ class CameraReader:
         self.backoff = backoff or Backoff()
         # frame ids count from 1 in every reader run; the session tells runs apart downstream
         # (violation keys, the events stage's order), so a restart never reuses an identity
-        self.session = secrets.token_hex(6)
+        self.session = session or reader_session(time.time_ns() // 1_000_000)
         self.frame_id = 0
         self.beat: Callable[[], None] = lambda: None  # stamped per frame and per reconnect (health)
         self.frames_read = 0

@@ -44,7 +44,8 @@ class ViolationSink(Protocol):
         frame, so its track still closes it), or None if nothing could be recorded."""
 
     def seen(self, violation_id: int, at: datetime) -> None:
-        """The violation's person is still there: where a restart after a crash will end it."""
+        """The violation's person is still there (where a restart after a crash will end it);
+        reopens a violation that was ended and has been rejoined."""
 
     def closed(
         self,
@@ -173,9 +174,9 @@ class CameraViolations:
                 track.improved = True
             track.peak = max(track.peak, face.label_score)
         if track.undecided and track.best is not None and self._should_open(track):
-            track.undecided = False
             rejoined = self._rejoin(track, now)
             if rejoined is not None:
+                track.undecided = False
                 track.violation_id = rejoined
                 return
             first_hit = next(t for t, h, _ in track.samples if h)
@@ -193,12 +194,22 @@ class CameraViolations:
                 _utc(now),
                 self.session,
             )
-            vid = self.sink.opened(opened)
+            vid = self.sink.opened(opened)  # if it raises (database away), the next frame tries again
+            track.undecided = False
             track.violation_id = vid
             track.improved = False
             track.seen_saved = now
             if vid is not None:
                 self.sightings[vid] = _Sighting(face.box, now)
+
+    def where_seen(self) -> dict[int, _Sighting]:
+        """Where each open violation's person was last seen (its track's box), for a tracker
+        that replaces this one to rejoin them."""
+        seen = dict(self.sightings)
+        for track in self.tracks.values():
+            if track.violation_id is not None:
+                seen[track.violation_id] = _Sighting(track.box, track.last_seen)
+        return seen
 
     def _rejoin(self, track: _Track, now: float) -> int | None:
         """The violation this track continues, if its person was lost by the tracker a moment ago.
