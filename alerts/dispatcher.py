@@ -20,12 +20,13 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from alerts.base import ChannelDownError, DeliveryError, Notifier
-from daemon.config.alerts import DeliverySettings
-from daemon.metrics import ALERTS_FAILED
+from config.alerts import DeliverySettings
+from core.backoff import exponential_delay
+from core.clock import utcnow
+from core.metrics import ALERTS_FAILED
 from storage.db import Database
 from storage.models import OutboxAlert
 from storage.queries import outbox_backlog
-from storage.recorder import utcnow
 
 log = logging.getLogger("maskwatch.alerts")
 
@@ -46,7 +47,7 @@ class Dispatcher:
         self._down: dict[str, tuple[int, float]] = {}
 
     def backoff(self, attempts: int) -> float:
-        return min(self.settings.retry_max_seconds, self.settings.retry_initial_seconds * 2 ** max(0, attempts - 1))
+        return exponential_delay(attempts - 1, self.settings.retry_initial_seconds, self.settings.retry_max_seconds)
 
     def dispatch_due(self, limit: int = 50, beat: Callable[[], None] | None = None) -> int:
         """Try every due alert once; returns how many were delivered. ``beat`` is called per

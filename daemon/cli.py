@@ -16,7 +16,7 @@ DEFAULT_CONFIG = os.environ.get("MASKWATCH_CONFIG", "config/maskwatch.yaml")
 
 def _load(path: str, for_run: bool = False) -> Any:
     """The settings, or every problem on stderr and exit 2; ``for_run`` also checks this host (ports free)."""
-    from daemon.config import ConfigError, load_settings
+    from config import ConfigError, load_settings
 
     try:
         return load_settings(path, for_run=for_run)
@@ -101,7 +101,7 @@ def _fail(args: argparse.Namespace, message: str) -> SystemExit:
 
 def _db(args: argparse.Namespace) -> Any:
     """The history database, which must already exist: a mistyped path is an error, not a new empty database."""
-    from daemon.config.runtime import parse_database_url
+    from config.runtime import parse_database_url
 
     url = args.db or _load(args.config).database.url
     try:
@@ -324,15 +324,15 @@ def _quiet_media() -> None:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     _quiet_media()
-    from daemon.config.settings import Settings
+    from config.settings import Settings
     from daemon.scan import scan_video
     from workers.sources import MediaError
 
     settings = _load(args.config) if args.config else Settings(cameras=[])
     forward = None
     if args.db:
-        from daemon.config.host import sqlite_path_problem
-        from daemon.config.runtime import parse_database_url
+        from config.host import sqlite_path_problem
+        from config.runtime import parse_database_url
         from daemon.wiring import build_recorder
 
         try:  # a new database is fine here (scan records into it), one it cannot create is not
@@ -379,14 +379,14 @@ def media_exit_code(missing: int, unreadable: int) -> int:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     _quiet_media()
-    from models.inference_cli import classify_paths
+    from daemon.inference_cli import classify_paths
 
     return classify_paths(args.paths, args.json, args.model)
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
     _quiet_media()
-    from models.inference_cli import detect_paths
+    from daemon.inference_cli import detect_paths
 
     return detect_paths(args.paths, args.json, args.detector, args.classifier, args.imgsz)
 
@@ -540,14 +540,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("classify", help="classify images as face crops")
     sp.add_argument("paths", nargs="+")
     sp.add_argument("--json", action="store_true")
-    sp.add_argument("--model", default="models/mask_classifier.onnx")
+    sp.add_argument("--model", default="mask_classifier.onnx")
     sp.set_defaults(func=cmd_classify)
 
     sp = sub.add_parser("detect", help="find faces and their mask labels in images, folders or a video")
     sp.add_argument("paths", nargs="+")
     sp.add_argument("--json", action="store_true")
-    sp.add_argument("--detector", default="models/face_detector.onnx")
-    sp.add_argument("--classifier", default="models/mask_classifier.onnx")
+    sp.add_argument("--detector", default="face_detector.onnx")
+    sp.add_argument("--classifier", default="mask_classifier.onnx")
     sp.add_argument("--imgsz", type=int, default=416)
     sp.set_defaults(func=cmd_detect)
 

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from config.settings import Settings
 from daemon import metrics
-from daemon.config.settings import Settings
 from daemon.health import SUPERVISOR_DIR_ENV, Heartbeats, WatchdogFeeder
 from daemon.roles import Role
 from daemon.systemd import notify

@@ -20,9 +20,10 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from alerts.dispatcher import Dispatcher
+from config.cameras import CameraSettings
+from config.settings import Settings
+from core import metrics as core_metrics
 from daemon import metrics
-from daemon.config.cameras import CameraSettings
-from daemon.config.settings import Settings
 from daemon.health import Heartbeats
 from daemon.wiring import CameraFeed, build_notifiers, build_recorder, schedule_housekeeping
 from storage.db import Database
@@ -156,7 +157,7 @@ class InferenceRole(Role):
 
     def start(self, beats: Heartbeats) -> None:
         stage = InferenceStage(self.settings.inference, self.cameras)
-        stage.latency_observer = metrics.INFERENCE_SECONDS.observe
+        stage.latency_observer = core_metrics.INFERENCE_SECONDS.observe
         stage.frames_observer = metrics.observe_frames
         self.stage = stage
         beat = beats.register("inference", self.settings.metrics.loop_timeout_seconds)

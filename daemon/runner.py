@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from daemon.config.settings import Settings
+from config.settings import Settings
 from daemon.host import RoleHost
 from daemon.roles import EventsRole, InferenceRole, ReaderRole, Role, reader_cameras
 from storage.db import Database

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from daemon.config.settings import Settings
+from config.settings import Settings
+from core.backoff import exponential_delay
 from daemon.health import SUPERVISOR_DIR_ENV, watchdog_interval
 from daemon.systemd import notify
 
@@ -137,7 +138,7 @@ class Supervisor:
         if len(child.crashes) > self.max_crashes:
             log.error("%s crashed %d times in %.0f s; giving up", child.name, len(child.crashes), self.window_s)
             return False
-        delay = min(30.0, 2 ** (len(child.crashes) - 1))
+        delay = exponential_delay(len(child.crashes) - 1, 1.0, 30.0)
         child.restart_at = now + delay
         log.warning("%s exited with %s; restarting in %.0f s", child.name, rc, delay)
         return True

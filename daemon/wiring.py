@@ -12,14 +12,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from alerts.base import Notifier
 from alerts.digest import queue_digest
+from config.settings import Settings
+from core import metrics as core_metrics
+from core.messages import Frame
 from daemon import metrics
-from daemon.config.settings import Settings
 from storage.db import Database
 from storage.queries import outbox_backlog
 from storage.recorder import Recorder
 from storage.retention import purge_older_than
 from storage.snapshots import SnapshotStore
-from workers.messages import Frame
 from workers.sources import mask_url
 from workers.transport import Transport
 
@@ -56,7 +57,7 @@ class CameraFeed:
         self.frames_dropped = 0
 
     def on_frame(self, frame: Frame) -> None:
-        metrics.FRAMES_READ.labels(frame.camera).inc()
+        core_metrics.FRAMES_READ.labels(frame.camera).inc()
         try:
             dropped = self.transport.publish_frame(frame)
         except Exception as exc:  # noqa: BLE001 - transport away: this frame is lost, the reader goes on
@@ -64,11 +65,11 @@ class CameraFeed:
             log.warning("camera %s: frame not queued: %s", frame.camera, exc)
         if dropped:
             self.frames_dropped += dropped
-            metrics.FRAMES_DROPPED.labels(frame.camera).inc(dropped)
+            core_metrics.FRAMES_DROPPED.labels(frame.camera).inc(dropped)
 
     def on_status(self, camera: str, kind: str, detail: str) -> None:
         log.info("camera %s %s: %s", camera, kind, detail)
-        metrics.CAMERA_UP.labels(camera).set(1 if kind == "online" else 0)
+        core_metrics.CAMERA_UP.labels(camera).set(1 if kind == "online" else 0)
         try:
             self.recorder.camera_status(camera, kind, detail, mask_url(self.settings.camera(camera).url))
         except Exception as exc:  # noqa: BLE001 - status is best effort, frames go on
@@ -98,7 +99,7 @@ def schedule_housekeeping(
 
     def gauges() -> None:
         waiting = outbox_backlog(db)
-        metrics.OUTBOX_BACKLOG.set(waiting)
+        core_metrics.OUTBOX_BACKLOG.set(waiting)
         if on_backlog is not None:
             on_backlog(waiting)
         if transport is not None:

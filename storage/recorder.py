@@ -5,24 +5,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from alerts.payloads import violation_payload
-from daemon.config.alerts import EmailSettings, MqttSettings
+from config.alerts import EmailSettings, MqttSettings
+from core.clock import utcnow
+from core.violations import OpenedViolation
 from storage.db import Database
 from storage.models import Camera, CameraEvent, FaceCount, OutboxAlert, Violation
+from storage.payloads import violation_payload
 from storage.snapshots import SnapshotStore
-from workers.violations import OpenedViolation
 
 log = logging.getLogger("maskwatch.storage")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Recorder:

@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from bench.loopback.mqtt_watch import MqttWatcher
 from bench.loopback.procs import free_port
-from daemon.config import ConfigError
-from daemon.config.loader import parse_settings
+from config import ConfigError
+from config.loader import parse_settings
 from storage.models import Camera, CameraEvent, OutboxAlert
 from tests.conftest import NO_MASK_CLIPS, VIDEOS, rows_in, run_cli, start_daemon, wait_for
 from workers.sources import mask_url

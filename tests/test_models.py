@@ -147,7 +147,7 @@ def test_detector_on_a_gpu_without_onnxruntime_gpu_runs_its_torch_twin() -> None
 
     from workers.detector import weights_for_device
 
-    onnx = REPO_ROOT / "models" / "face_detector.onnx"
+    onnx = REPO_ROOT / "workers" / "weights" / "face_detector.onnx"
     assert weights_for_device(onnx, "cpu") == onnx
     serves_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
     assert weights_for_device(onnx, "cuda:0") == (onnx if serves_cuda else onnx.with_suffix(".pt"))
@@ -204,7 +204,7 @@ def test_train_mask_one_epoch(arch: str, stage2: bool, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_train_face_one_epoch_without_downloads(tmp_path: Path) -> None:
-    before = (REPO_ROOT / "models" / "face_detector.pt").read_bytes()
+    before = (REPO_ROOT / "workers" / "weights" / "face_detector.pt").read_bytes()
     res = run_cli(
         "train",
         "face",
@@ -223,6 +223,6 @@ def test_train_face_one_epoch_without_downloads(tmp_path: Path) -> None:
     out = res.stdout + res.stderr
     # no weights, fonts or AMP-check models fetched (the settings notice's help link is not a fetch)
     assert not re.search(r"Downloading|Download failure|Arial\.ttf|yolo\w*\.pt", out), out[-3000:]
-    assert (REPO_ROOT / "models" / "face_detector.pt").read_bytes() == before
+    assert (REPO_ROOT / "workers" / "weights" / "face_detector.pt").read_bytes() == before
     record = json.loads(out[out.index("{\n") :].split("\n}\n")[0] + "\n}")
     assert record["epochs"] == 1 and record["train_images"] == 6

@@ -24,7 +24,8 @@ from alerts.dispatcher import Dispatcher, dead_letters
 from alerts.email import EmailNotifier
 from alerts.mqtt import MqttNotifier
 from bench.loopback.mqtt_watch import MqttWatcher
-from daemon.config.alerts import DeliverySettings, EmailSettings, MqttSettings
+from config.alerts import DeliverySettings, EmailSettings, MqttSettings
+from core.violations import OpenedViolation
 from models.shared_data import REPO_ROOT
 from storage.db import Database
 from storage.models import OutboxAlert, Violation
@@ -32,7 +33,6 @@ from storage.recorder import Recorder
 from storage.retention import purge_older_than
 from storage.snapshots import SnapshotStore
 from tests.conftest import run_cli, wait_for
-from workers.violations import OpenedViolation
 
 
 def _violation(camera: str, track: int) -> OpenedViolation:
@@ -200,11 +200,11 @@ import json, sys
 from datetime import UTC, datetime, timedelta
 import numpy as np
 from prometheus_client import REGISTRY
-from daemon.config.alerts import EmailSettings, MqttSettings
+from config.alerts import EmailSettings, MqttSettings
 from storage.db import Database
 from storage.recorder import Recorder
 from storage.snapshots import SnapshotStore
-from workers.violations import OpenedViolation
+from core.violations import OpenedViolation
 
 url, root, started = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3])
 recorder = Recorder(Database(url), SnapshotStore(root), MqttSettings(enabled=True), EmailSettings())

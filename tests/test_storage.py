@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import inspect, select, text
 
-from daemon.config.alerts import EmailSettings, MqttSettings
+from config.alerts import EmailSettings, MqttSettings
+from core.violations import OpenedViolation
 from storage.db import Database
 from storage.models import CameraEvent, OutboxAlert, Violation
 from storage.recorder import Recorder
 from storage.retention import purge_older_than
 from storage.snapshots import SnapshotStore
 from tests.conftest import run_cli
-from workers.violations import OpenedViolation
 
 
 def _record(db: Database, tmp_path: Path, camera: str, track: int, at: datetime) -> int | None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from daemon.config.alerts import ViolationPolicy
-from daemon.config.cameras import CameraSettings
-from daemon.config.settings import Settings
+from config.alerts import ViolationPolicy
+from config.cameras import CameraSettings
+from config.settings import Settings
+from core.messages import Detections, Face
+from core.violations import OpenedViolation
 from daemon.scan import ListSink
 from workers.events import EventStage
-from workers.messages import Detections, Face
-from workers.violations import CameraViolations, OpenedViolation
+from workers.violations import CameraViolations
 
 FRAME = np.zeros((360, 640, 3), dtype=np.uint8)
 

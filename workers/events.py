@@ -21,10 +21,11 @@ import threading
 import time
 from collections.abc import Callable
 
-from daemon.config.settings import Settings
-from workers.messages import Detections
+from config.settings import Settings
+from core.messages import Detections
+from core.violations import ViolationSink
 from workers.transport.base import Transport
-from workers.violations import CameraViolations, ViolationSink
+from workers.violations import CameraViolations
 
 log = logging.getLogger("maskwatch.events")
 

@@ -4,39 +4,23 @@ reconnects with exponential backoff and jitter, and reports online/offline."""
 from __future__ import annotations
 
 import logging
-import random
 import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from daemon.config.cameras import CameraSettings
-from workers.messages import Frame
+from config.cameras import CameraSettings
+from core.backoff import Backoff
+from core.messages import Frame
 from workers.sources import is_file_source, mask_url, open_capture
 
 log = logging.getLogger("maskwatch.reader")
 
 StatusSink = Callable[[str, str, str], None]  # camera, "online" | "offline", detail
 FrameSink = Callable[[Frame], None]
-
-
-@dataclass
-class Backoff:
-    initial: float = 1.0
-    maximum: float = 30.0
-    attempt: int = 0
-
-    def next_delay(self) -> float:
-        delay = min(self.maximum, self.initial * 2**self.attempt)
-        self.attempt += 1
-        return delay * random.uniform(0.8, 1.2)
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 def reader_session(epoch: int) -> str:

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from models.offline import ultralytics_offline
-from workers.messages import Face
+from core.messages import Face
+from workers.offline import ultralytics_offline
 
 
 class _Boxes:

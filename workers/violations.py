@@ -11,52 +11,14 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from datetime import time as dtime
-from typing import Protocol
 
-import numpy as np
-
-from daemon.config.alerts import ViolationPolicy
-from daemon.config.cameras import CameraSettings
-from workers.messages import Detections, Face
+from config.alerts import ViolationPolicy
+from config.cameras import CameraSettings
+from core.messages import Detections, Face
+from core.violations import OpenedViolation, ViolationSink
 from workers.tracking import FaceTracker
 
-
-@dataclass
-class OpenedViolation:
-    camera: str
-    track_id: int
-    first_frame_id: int
-    started_at: datetime
-    label: str
-    score: float
-    frame: np.ndarray
-    box: tuple[float, float, float, float]
-    decided_at: datetime | None = None  # capture time of the frame that satisfied the policy
-    session: str = ""  # the reader run of ``first_frame_id`` (part of the violation's identity)
-
-
 SEEN_EVERY_S = 5.0  # how often an open violation's last sighting is persisted (crash recovery)
-
-
-class ViolationSink(Protocol):
-    def opened(self, v: OpenedViolation) -> int | None:
-        """Persist and alert; returns the violation id (that of the existing row for a redelivered
-        frame, so its track still closes it), or None if nothing could be recorded."""
-
-    def seen(self, violation_id: int, at: datetime) -> None:
-        """The violation's person is still there (where a restart after a crash will end it);
-        reopens a violation that was ended and has been rejoined."""
-
-    def closed(
-        self,
-        violation_id: int,
-        ended_at: datetime,
-        peak_score: float,
-        best: OpenedViolation | None,
-        reason: str = "track_lost",
-    ) -> None: ...
-
-    def person_seen(self, camera: str, at: datetime, label: str) -> None: ...
 
 
 @dataclass

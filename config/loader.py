@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 
-from daemon.config.settings import Settings
+from config.settings import Settings
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -194,7 +194,7 @@ def parse_settings(text: str, source: str = "<config>", for_run: bool = False) -
                 msg = "unknown key"
             problems.append(f"{format_loc(loc)}: {msg} (line {_line_of(root, loc)})")
         raise ConfigError(sorted(problems, key=_line_key)) from None
-    from daemon.config.host import host_problems
+    from config.host import host_problems
 
     problems += [
         f"{format_loc(loc)}: {msg} (line {_line_of(root, loc)})" for loc, msg in host_problems(settings, for_run)

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from daemon.config.base import Section
+from config.base import Section
 
 HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
 
@@ -43,14 +43,14 @@ class TransportSettings(Section):
 
 class InferenceSettings(Section):
     detector: str = Field(
-        "models/face_detector.onnx",
+        "face_detector.onnx",
         title="Face detector",
-        description="YOLO weights (.pt, .onnx or TensorRT .engine), relative to the repository.",
+        description="YOLO weights: a shipped name (face_detector.onnx, face_detector.pt) or a path to .pt, .onnx or a TensorRT .engine.",
     )
     classifier: str = Field(
-        "models/mask_classifier.onnx",
+        "mask_classifier.onnx",
         title="Mask classifier",
-        description="ONNX mask classifier, relative to the repository.",
+        description="ONNX mask classifier: a shipped name (mask_classifier.onnx) or a path.",
     )
     device: str = Field("auto", title="Device", description="auto (CUDA when present), cpu, or cuda:N.")
     detect_size: int = Field(
@@ -85,7 +85,7 @@ class DatabaseSettings(Section):
     @classmethod
     def _usable_url(cls, value: str) -> str:
         """A URL SQLAlchemy parses, for a dialect installed here (whether its SQLite folder is writable is
-        a question about this host: ``daemon.config.host``)."""
+        a question about this host: ``config.host``)."""
         parse_database_url(value)
         return value
 

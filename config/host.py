@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
-from daemon.config.settings import Settings
+from config.settings import Settings
 
 Loc = tuple[int | str, ...]
 
