@@ -5,10 +5,10 @@ from __future__ import annotations
 import html
 from datetime import timedelta
 
+from core.clock import utcnow
 from storage.db import Database
 from storage.models import OutboxAlert
 from storage.queries import compliance
-from storage.recorder import utcnow
 
 
 def queue_digest(db: Database) -> int:

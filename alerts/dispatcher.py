@@ -20,12 +20,13 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from alerts.base import ChannelDownError, DeliveryError, Notifier
-from daemon.config.alerts import DeliverySettings
-from daemon.metrics import ALERTS_FAILED
+from config.alerts import DeliverySettings
+from core.backoff import exponential_delay
+from core.clock import utcnow
+from core.metrics import ALERTS_FAILED
 from storage.db import Database
 from storage.models import OutboxAlert
 from storage.queries import outbox_backlog
-from storage.recorder import utcnow
 
 log = logging.getLogger("maskwatch.alerts")
 
@@ -46,10 +47,11 @@ class Dispatcher:
         self._down: dict[str, tuple[int, float]] = {}
 
     def backoff(self, attempts: int) -> float:
-        return min(self.settings.retry_max_seconds, self.settings.retry_initial_seconds * 2 ** max(0, attempts - 1))
+        return exponential_delay(attempts - 1, self.settings.retry_initial_seconds, self.settings.retry_max_seconds)
 
-    def dispatch_due(self, limit: int = 50) -> int:
-        """Try every due alert once; returns how many were delivered."""
+    def dispatch_due(self, limit: int = 50, beat: Callable[[], None] | None = None) -> int:
+        """Try every due alert once; returns how many were delivered. ``beat`` is called per
+        alert: a round of slow mail servers is long, but not wedged."""
         with self.db.session() as session:
             due = session.scalars(
                 select(OutboxAlert)
@@ -63,6 +65,8 @@ class Dispatcher:
             ).all()
         delivered = 0
         for alert in due:
+            if beat is not None:
+                beat()
             if self._down.get(alert.channel, (0, 0.0))[1] > time.monotonic():
                 continue  # unreachable: the rest of the channel waits for its next try
             try:
@@ -136,12 +140,12 @@ class Dispatcher:
         return outbox_backlog(self.db)
 
     def run(self, stop: threading.Event, beat: Callable[[], None] | None = None) -> None:
-        """Deliver until stopped; ``beat`` is called once per round (the process's health)."""
+        """Deliver until stopped; ``beat`` is called every round and alert (the process's health)."""
         while not stop.is_set():
             if beat is not None:
                 beat()
             try:
-                self.dispatch_due()
+                self.dispatch_due(beat=beat)
             except Exception as exc:  # noqa: BLE001 - a database hiccup must not end delivery
                 log.warning("outbox: %s", exc)
             stop.wait(self.settings.poll_seconds)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from alerts.base import ChannelDownError, DeliveryError, Notifier
-from daemon.config.alerts import EmailSettings
+from config.alerts import EmailSettings
 
 
 class EmailNotifier(Notifier):

@@ -19,7 +19,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from alerts.base import ChannelDownError, DeliveryError, Notifier
-from daemon.config.alerts import MqttSettings
+from config.alerts import MqttSettings
 
 log = logging.getLogger("maskwatch.mqtt")
 

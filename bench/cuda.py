@@ -30,7 +30,7 @@ def _agreement(frames: list[Any], gpu: Any) -> dict[str, int]:
     from models.face.teachers import iou
     from workers.detector import FaceDetector
 
-    cpu = FaceDetector(REPO_ROOT / "models" / "face_detector.onnx", device="cpu")
+    cpu = FaceDetector(REPO_ROOT / "workers" / "weights" / "face_detector.onnx", device="cpu")
     found = {"cpu_faces": 0, "cuda_faces": 0, "cpu_faces_found_on_cuda": 0}
     for frame in frames:
         on_cpu = [box for box, score in cpu.detect([frame])[0] if score >= MIN_SCORE]
@@ -73,7 +73,7 @@ def run_cuda_bench() -> int:
         return 2
     import torch
 
-    default = FaceDetector(REPO_ROOT / "models" / "face_detector.onnx", device="auto")
+    default = FaceDetector(REPO_ROOT / "workers" / "weights" / "face_detector.onnx", device="auto")
     results: dict[str, Any] = {
         "machine": f"{_machine()}, {torch.cuda.get_device_name(0)}, torch {torch.__version__}",
         "default_detector_on_auto": f"{default.device}, {default.weights.name}, {'fp16' if default.half else 'fp32'}",

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from bench.loopback.procs import mosquitto, rtsp_server
-from daemon.config.loader import parse_settings
+from config.loader import parse_settings
 from models.shared_data import shared_dir
 
 CLIPS = [

@@ -38,12 +38,12 @@ def maskwatch_throughput(clip: Path) -> dict[str, float]:
     """The daemon's pipeline on a recorded file as fast as it goes (``scan``), one stream."""
     import cv2
 
-    from daemon.config.settings import Settings
+    from config.settings import Settings
     from daemon.scan import scan_video
     from workers.inference import InferenceStage
 
     settings = Settings(cameras=[])
-    from daemon.config.cameras import CameraSettings
+    from config.cameras import CameraSettings
 
     # models loaded and warmed up before the clock starts
     stage = InferenceStage(settings.inference, [CameraSettings(name="bench", url=str(clip))])

@@ -50,23 +50,23 @@ def _cycle(det: Any, frames: list[np.ndarray]) -> Callable[[], Any]:
 
 
 def stage_timings(frames: list[np.ndarray], reps: int) -> dict[str, float]:
+    from core.messages import decode_jpeg, encode_jpeg
     from workers.classifier import MaskClassifier
     from workers.detector import FaceDetector
     from workers.devices import resolve_device
-    from workers.messages import decode_jpeg, encode_jpeg
 
     out: dict[str, float] = {}
     for weights, sizes in (("face_detector.onnx", (320, 416, 512)), ("face_detector.pt", (416,))):
         for size in sizes:
-            det = FaceDetector(REPO_ROOT / "models" / weights, imgsz=size, device="cpu")
+            det = FaceDetector(REPO_ROOT / "workers" / "weights" / weights, imgsz=size, device="cpu")
             out[f"detect_{Path(weights).suffix[1:]}_{size}_ms"] = _ms(_cycle(det, frames), reps)
     if resolve_device("auto").startswith("cuda"):
         # the daemon's default weights on the GPU, one frame and a batch of eight per call
-        det = FaceDetector(REPO_ROOT / "models" / "face_detector.onnx", imgsz=416, device="auto")
+        det = FaceDetector(REPO_ROOT / "workers" / "weights" / "face_detector.onnx", imgsz=416, device="auto")
         out["detect_cuda_416_ms"] = _ms(_cycle(det, frames), reps * 3)
         batch = frames[:8]
         out["detect_cuda_416_b8_ms_per_frame"] = _ms(lambda: det.detect(batch), reps * 3) / len(batch)
-    clf = MaskClassifier(REPO_ROOT / "models" / "mask_classifier.onnx")
+    clf = MaskClassifier(REPO_ROOT / "workers" / "weights" / "mask_classifier.onnx")
     crops = [f[: f.shape[0] // 3, : f.shape[1] // 4] for f in frames] * 32
     out["classify_b1_ms_per_face"] = _ms(lambda: clf.classify(crops[:1]), reps * 3)
     out["classify_b32_ms_per_face"] = _ms(lambda: clf.classify(crops[:32]), reps) / 32
@@ -82,8 +82,8 @@ def _redis_roundtrip(frame: np.ndarray, reps: int) -> float:
     import tempfile
 
     from bench.loopback.procs import redis_server
-    from daemon.config.runtime import TransportSettings
-    from workers.messages import Frame
+    from config.runtime import TransportSettings
+    from core.messages import Frame
     from workers.transport import open_transport
 
     server = redis_server(Path(tempfile.mkdtemp())).start()

@@ -16,7 +16,7 @@ DEFAULT_CONFIG = os.environ.get("MASKWATCH_CONFIG", "config/maskwatch.yaml")
 
 def _load(path: str, for_run: bool = False) -> Any:
     """The settings, or every problem on stderr and exit 2; ``for_run`` also checks this host (ports free)."""
-    from daemon.config import ConfigError, load_settings
+    from config import ConfigError, load_settings
 
     try:
         return load_settings(path, for_run=for_run)
@@ -41,9 +41,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         from daemon.supervisor import role_commands, supervise
 
         return supervise(role_commands(args.config), settings)
+    return _daemon(args, settings).run()
+
+
+def _daemon(
+    args: argparse.Namespace,
+    settings: Any,
+    roles: tuple[str, ...] = ("reader", "infer", "events"),
+    cameras: list[str] | None = None,
+    dispatch: bool = True,
+) -> Any:
+    """The roles hosted by this process; a database it cannot open is one line and exit 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from daemon.runner import Daemon
 
-    return Daemon(settings).run()
+    try:
+        return Daemon(settings, roles, cameras, dispatch)  # opens and migrates the database first
+    except SQLAlchemyError as exc:
+        raise _fail(args, f"cannot open the database: {_db_error_line(exc)}") from None
 
 
 def _host_role(args: argparse.Namespace, role: str, cameras: list[str] | None = None, dispatch: bool = True) -> int:
@@ -51,7 +67,6 @@ def _host_role(args: argparse.Namespace, role: str, cameras: list[str] | None = 
     from daemon.health import SUPERVISOR_DIR_ENV
     from daemon.logs import setup_logging
     from daemon.roles import reader_cameras
-    from daemon.runner import Daemon
 
     # a supervised child binds no port (the supervisor serves its metrics): nothing to check
     settings = _load(args.config, for_run=SUPERVISOR_DIR_ENV not in os.environ)
@@ -63,7 +78,7 @@ def _host_role(args: argparse.Namespace, role: str, cameras: list[str] | None = 
     if cameras and not reader_cameras(settings, cameras):
         print(f"maskwatch {role}: no enabled camera matches {', '.join(cameras)}", file=sys.stderr)
         return 2
-    return Daemon(settings, (role,), cameras, dispatch).run()
+    return _daemon(args, settings, (role,), cameras, dispatch).run()
 
 
 def cmd_reader(args: argparse.Namespace) -> int:
@@ -86,7 +101,7 @@ def _fail(args: argparse.Namespace, message: str) -> SystemExit:
 
 def _db(args: argparse.Namespace) -> Any:
     """The history database, which must already exist: a mistyped path is an error, not a new empty database."""
-    from daemon.config.runtime import parse_database_url
+    from config.runtime import parse_database_url
 
     url = args.db or _load(args.config).database.url
     try:
@@ -105,13 +120,19 @@ def _open_db(args: argparse.Namespace, url: str) -> Any:
     from sqlalchemy.exc import SQLAlchemyError
 
     from storage.db import Database
-    from workers.sources import mask_url
 
     try:
         return Database(url)
     except (SQLAlchemyError, OSError) as exc:
-        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise _fail(args, f"cannot open the database: {mask_url(first)}") from None
+        raise _fail(args, f"cannot open the database: {_db_error_line(exc)}") from None
+
+
+def _db_error_line(exc: Exception) -> str:
+    """The driver's first line (psycopg's run over several), masked: it may quote the URL."""
+    from workers.sources import mask_url
+
+    first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+    return mask_url(first)
 
 
 def _when(args: argparse.Namespace, text: str | None) -> Any:
@@ -303,14 +324,15 @@ def _quiet_media() -> None:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     _quiet_media()
-    from daemon.config.settings import Settings
+    from config.settings import Settings
     from daemon.scan import scan_video
     from workers.sources import MediaError
 
     settings = _load(args.config) if args.config else Settings(cameras=[])
     forward = None
     if args.db:
-        from daemon.config.runtime import parse_database_url, sqlite_path_problem
+        from config.host import sqlite_path_problem
+        from config.runtime import parse_database_url
         from daemon.wiring import build_recorder
 
         try:  # a new database is fine here (scan records into it), one it cannot create is not
@@ -357,14 +379,14 @@ def media_exit_code(missing: int, unreadable: int) -> int:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     _quiet_media()
-    from models.inference_cli import classify_paths
+    from daemon.inference_cli import classify_paths
 
     return classify_paths(args.paths, args.json, args.model)
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
     _quiet_media()
-    from models.inference_cli import detect_paths
+    from daemon.inference_cli import detect_paths
 
     return detect_paths(args.paths, args.json, args.detector, args.classifier, args.imgsz)
 
@@ -547,14 +569,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("classify", help="classify images as face crops")
     sp.add_argument("paths", nargs="+")
     sp.add_argument("--json", action="store_true")
-    sp.add_argument("--model", default="models/mask_classifier.onnx")
+    sp.add_argument("--model", default="mask_classifier.onnx")
     sp.set_defaults(func=cmd_classify)
 
     sp = sub.add_parser("detect", help="find faces and their mask labels in images, folders or a video")
     sp.add_argument("paths", nargs="+")
     sp.add_argument("--json", action="store_true")
-    sp.add_argument("--detector", default="models/face_detector.onnx")
-    sp.add_argument("--classifier", default="models/mask_classifier.onnx")
+    sp.add_argument("--detector", default="face_detector.onnx")
+    sp.add_argument("--classifier", default="mask_classifier.onnx")
     sp.add_argument("--imgsz", type=int, default=416)
     sp.set_defaults(func=cmd_detect)
 

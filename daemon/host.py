@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from config.settings import Settings
 from daemon import metrics
-from daemon.config.settings import Settings
 from daemon.health import SUPERVISOR_DIR_ENV, Heartbeats, WatchdogFeeder
 from daemon.roles import Role
 from daemon.systemd import notify
@@ -34,7 +34,7 @@ ROLE_ORDER = ("reader", "infer", "events")  # stop order: sources first, the out
 
 
 class RoleHost:
-    def __init__(self, settings: Settings, roles: list[Role], transport: Transport, db: Database, label: str):
+    def __init__(self, settings: Settings, roles: list[Role], transport: Transport, db: Database | None, label: str):
         self.settings = settings
         self.roles = sorted(roles, key=lambda r: ROLE_ORDER.index(r.name))
         self.transport = transport
@@ -54,6 +54,7 @@ class RoleHost:
             "pid": os.getpid(),
             "roles": [r.name for r in self.roles],
             "uptime_s": round(time.time() - self.started_at, 1),
+            "monotonic": time.monotonic(),  # when this was written, on the clock the supervisor compares
             "loops": self.beats.ages(),
             "stale": stale,
         }
@@ -80,7 +81,7 @@ class RoleHost:
             try:
                 tmp.write_text(json.dumps(self.health(), default=str))
                 os.replace(tmp, path)
-            except OSError as exc:
+            except Exception as exc:  # noqa: BLE001 - the report must go on; the supervisor sees it stop
                 log.warning("cannot write health for the supervisor: %s", exc)
             if self.stop_event.wait(STATUS_EVERY_S):
                 return
@@ -103,7 +104,8 @@ class RoleHost:
         if self.health_server is not None:
             self.health_server.stop()
         self.transport.close()
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
         log.info("maskwatch %s stopped", self.label)
 
     def run(self) -> int:

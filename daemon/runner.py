@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from daemon.config.settings import Settings
+from config.settings import Settings
 from daemon.host import RoleHost
 from daemon.roles import EventsRole, InferenceRole, ReaderRole, Role, reader_cameras
 from storage.db import Database
@@ -35,15 +35,16 @@ class Daemon(RoleHost):
     ):
         chosen = reader_cameras(settings, cameras)
         names = [c.name for c in chosen]
-        db = Database(settings.database.url)
+        # inference needs no database: an infer-only host (a GPU box) never opens or migrates it
+        db = Database(settings.database.url) if "reader" in roles or "events" in roles else None
         transport = open_transport(settings.transport, names)
         parts: list[Role] = []
-        if "reader" in roles:
+        if "reader" in roles and db is not None:
             parts.append(ReaderRole(settings, chosen, transport, db))
         if "infer" in roles:
             # inference serves every enabled camera: it reads whatever the readers publish
             parts.append(InferenceRole(settings, reader_cameras(settings, None), transport))
-        if "events" in roles:
+        if "events" in roles and db is not None:
             parts.append(EventsRole(settings, names, transport, db, dispatch, owns_all_cameras=not cameras))
         label = "embedded" if len(parts) == len(ALL_ROLES) else "-".join(r.name for r in parts)
         super().__init__(settings, parts, transport, db, label)

@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from daemon.config.cameras import CameraSettings
-from daemon.config.settings import Settings
+from config.cameras import CameraSettings
+from config.settings import Settings
+from core.backoff import Backoff
+from core.messages import Frame
+from core.violations import OpenedViolation, ViolationSink
 from workers.events import EventStage
 from workers.inference import InferenceStage
-from workers.messages import Frame
-from workers.reader import Backoff, CameraReader
+from workers.reader import CameraReader
 from workers.sources import MediaError
-from workers.violations import OpenedViolation, ViolationSink
 
 
 @dataclass

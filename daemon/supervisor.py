@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from daemon.config.settings import Settings
+from config.settings import Settings
+from core.backoff import exponential_delay
 from daemon.health import SUPERVISOR_DIR_ENV, watchdog_interval
 from daemon.systemd import notify
 
@@ -76,11 +77,13 @@ class Supervisor:
         child.spawned = time.monotonic()
 
     def child_health(self, child: Child) -> dict[str, Any] | None:
+        """The child's last health report, with its age on the monotonic clock (system-wide
+        on Linux), so a wall-clock step at boot neither kills every child nor hides a frozen one."""
         path = self.run_dir / f"{child.name}.json"
         try:
-            age = time.time() - path.stat().st_mtime
             state: dict[str, Any] = json.loads(path.read_text())
-        except (OSError, ValueError):
+            age = time.monotonic() - float(state["monotonic"])
+        except (OSError, ValueError, KeyError, TypeError):
             return None
         state["age_s"] = round(age, 1)
         return state
@@ -135,7 +138,7 @@ class Supervisor:
         if len(child.crashes) > self.max_crashes:
             log.error("%s crashed %d times in %.0f s; giving up", child.name, len(child.crashes), self.window_s)
             return False
-        delay = min(30.0, 2 ** (len(child.crashes) - 1))
+        delay = exponential_delay(len(child.crashes) - 1, 1.0, 30.0)
         child.restart_at = now + delay
         log.warning("%s exited with %s; restarting in %.0f s", child.name, rc, delay)
         return True

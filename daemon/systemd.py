@@ -7,11 +7,19 @@ import socket
 
 
 def notify(state: str) -> bool:
+    """Send ``state`` to systemd; False when not under systemd or the socket refused it.
+
+    Like libsystemd's sd_notify it never raises: the daemon's loops ping the watchdog
+    with it, and a vanished socket must not stop the pipeline.
+    """
     addr = os.environ.get("NOTIFY_SOCKET")
     if not addr:
         return False
     if addr.startswith("@"):
         addr = "\0" + addr[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.sendto(state.encode(), addr)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.sendto(state.encode(), addr)
+    except OSError:
+        return False
     return True

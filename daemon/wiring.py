@@ -12,14 +12,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from alerts.base import Notifier
 from alerts.digest import queue_digest
+from config.settings import Settings
+from core import metrics as core_metrics
+from core.messages import Frame
 from daemon import metrics
-from daemon.config.settings import Settings
 from storage.db import Database
 from storage.queries import outbox_backlog
 from storage.recorder import Recorder
 from storage.retention import purge_older_than
 from storage.snapshots import SnapshotStore
-from workers.messages import Frame
 from workers.sources import mask_url
 from workers.transport import Transport
 
@@ -56,7 +57,7 @@ class CameraFeed:
         self.frames_dropped = 0
 
     def on_frame(self, frame: Frame) -> None:
-        metrics.FRAMES_READ.labels(frame.camera).inc()
+        core_metrics.FRAMES_READ.labels(frame.camera).inc()
         try:
             dropped = self.transport.publish_frame(frame)
         except Exception as exc:  # noqa: BLE001 - transport away: this frame is lost, the reader goes on
@@ -64,11 +65,11 @@ class CameraFeed:
             log.warning("camera %s: frame not queued: %s", frame.camera, exc)
         if dropped:
             self.frames_dropped += dropped
-            metrics.FRAMES_DROPPED.labels(frame.camera).inc(dropped)
+            core_metrics.FRAMES_DROPPED.labels(frame.camera).inc(dropped)
 
     def on_status(self, camera: str, kind: str, detail: str) -> None:
         log.info("camera %s %s: %s", camera, kind, detail)
-        metrics.CAMERA_UP.labels(camera).set(1 if kind == "online" else 0)
+        core_metrics.CAMERA_UP.labels(camera).set(1 if kind == "online" else 0)
         try:
             self.recorder.camera_status(camera, kind, detail, mask_url(self.settings.camera(camera).url))
         except Exception as exc:  # noqa: BLE001 - status is best effort, frames go on
@@ -76,9 +77,14 @@ class CameraFeed:
 
 
 def schedule_housekeeping(
-    scheduler: BackgroundScheduler, settings: Settings, db: Database, transport: Transport | None = None
+    scheduler: BackgroundScheduler,
+    settings: Settings,
+    db: Database,
+    transport: Transport | None = None,
+    on_backlog: Callable[[int], None] | None = None,
 ) -> None:
-    """Retention (hourly, first run now), the daily digest, and the backlog gauges."""
+    """Retention (hourly, first run now), the daily digest, and the backlog gauges (also
+    handed to ``on_backlog``, so health reports it without a query of its own)."""
     scheduler.add_job(
         purge_older_than,
         "interval",
@@ -92,11 +98,14 @@ def schedule_housekeeping(
         scheduler.add_job(queue_digest, "cron", hour=settings.email.digest.hour, args=[db], id="digest", timezone=None)
 
     def gauges() -> None:
-        metrics.OUTBOX_BACKLOG.set(outbox_backlog(db))
+        waiting = outbox_backlog(db)
+        core_metrics.OUTBOX_BACKLOG.set(waiting)
+        if on_backlog is not None:
+            on_backlog(waiting)
         if transport is not None:
             metrics.observe_backlog(transport.backlog())
 
-    scheduler.add_job(gauges, "interval", seconds=5, id="gauges")
+    scheduler.add_job(gauges, "interval", seconds=5, id="gauges", next_run_time=datetime.now(UTC))
 
 
 def serve_metrics(settings: Settings, health: Callable[[], dict[str, Any]]) -> metrics.HealthServer | None:

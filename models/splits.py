@@ -1,6 +1,6 @@
 """Seeded, committed train/val/test splits by source image.
 
-A split is written once as plain file lists under ``models/splits/`` and read back from
+A split is written once as plain file lists under ``data/splits/`` and read back from
 there, so every training and evaluation run uses the same images whatever the file
 system's order. Crops of one scene always share that scene's split, and so do copies of
 one photo or frames of one scene under other file names (:mod:`models.near_duplicates`).
@@ -20,7 +20,7 @@ from models.near_duplicates import (
     near_duplicate_groups,
 )
 
-SPLITS_DIR = Path(__file__).resolve().parent / "splits"
+SPLITS_DIR = Path(__file__).resolve().parent.parent / "data" / "splits"
 SEED = 20261126
 FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}
 SCENE_DATASETS = {"masks-det"}

@@ -49,19 +49,37 @@ def migrate(engine: Engine) -> None:
     Roles started together on one database (the supervisor's children) would otherwise
     race to create the same tables: one migrates while the others wait for it, on a file
     lock beside a SQLite database or a PostgreSQL advisory lock.
+
+    On SQLite, Alembic changes a table by copying it and dropping the old one; with
+    foreign keys on, that drop would cascade into ``alert_outbox`` and delete every alert.
+    So foreign keys are off while migrating (a PRAGMA that only works outside a
+    transaction), checked afterwards, and on again.
     """
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     database = engine.url.database
+    sqlite = engine.dialect.name == "sqlite"
     with contextlib.ExitStack() as stack:
-        if engine.dialect.name == "sqlite" and database and database != ":memory:":
-            lock = stack.enter_context(open(f"{database}.migrate-lock", "a"))  # noqa: SIM115 - closed by the stack
+        if sqlite and database and database != ":memory:":
+            lock_path = f"{database}.migrate-lock"
+            create_private_file(lock_path)
+            lock = stack.enter_context(open(lock_path, "a"))  # noqa: SIM115 - closed by the stack
             fcntl.flock(lock, fcntl.LOCK_EX)
-        with engine.begin() as conn:
-            if engine.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()
+            with conn.begin():
+                if engine.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+            if sqlite:
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+                if broken:
+                    raise RuntimeError(f"migration left rows that break foreign keys: {broken[:5]}")
 
 
 class Database:

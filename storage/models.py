@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Dialect, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -41,6 +53,9 @@ class Camera(Base):
     status: Mapped[str] = mapped_column(String(16), default="unknown")
     status_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_frame_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reader_epoch: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default="0", doc="the last reader run's number; orders reader sessions"
+    )
 
 
 class CameraEvent(Base):

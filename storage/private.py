@@ -2,8 +2,8 @@
 
 Folders we create are 0700 and files 0600, set on the call itself (``os.open``'s mode,
 ``chmod`` right after ``mkdir``) instead of through ``os.umask``, which is process-wide.
-Folders that already exist are the operator's and keep their mode (a group can be granted
-by creating them beforehand with the wanted group and mode).
+Folders and files that already exist are the operator's and keep their mode; there is no
+group setting.
 """
 
 from __future__ import annotations

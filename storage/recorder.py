@@ -5,24 +5,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from alerts.payloads import violation_payload
-from daemon.config.alerts import EmailSettings, MqttSettings
+from config.alerts import EmailSettings, MqttSettings
+from core.clock import utcnow
+from core.violations import OpenedViolation
 from storage.db import Database
 from storage.models import Camera, CameraEvent, FaceCount, OutboxAlert, Violation
+from storage.payloads import violation_payload
 from storage.snapshots import SnapshotStore
-from workers.violations import OpenedViolation
 
 log = logging.getLogger("maskwatch.storage")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Recorder:
@@ -106,12 +103,27 @@ class Recorder:
                 )
             )
 
+    def next_reader_epoch(self, camera: str, at_least: int) -> int:
+        """The number of a new reader run of ``camera``: above every earlier one, even after
+        the clock stepped back (``at_least`` is the reader's clock in milliseconds)."""
+        with self.db.session.begin() as session:
+            cam = session.scalar(select(Camera).where(Camera.name == camera).with_for_update())
+            if cam is None:
+                cam = Camera(name=camera, source="", status="unknown")
+                session.add(cam)
+            epoch = max(int(cam.reader_epoch or 0) + 1, at_least)
+            cam.reader_epoch = epoch
+        return epoch
+
     def seen(self, violation_id: int, at: datetime) -> None:
+        """The person is still in view: saved as where a crash recovery would end the
+        violation; one that had been ended (their track lost a moment, their camera's reader
+        restarted) and was rejoined is open again."""
         with self.db.session.begin() as session:
             session.execute(
                 update(Violation)
-                .where(Violation.id == violation_id, Violation.ended_at.is_(None))
-                .values(last_seen_at=at)
+                .where(Violation.id == violation_id)
+                .values(last_seen_at=at, ended_at=None, end_reason=None)
             )
 
     def recover_open(self, cameras: list[str] | None = None) -> int:

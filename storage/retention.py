@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import delete, select
 
+from core.clock import utcnow
 from storage.db import Database
 from storage.models import CameraEvent, FaceCount, OutboxAlert, Violation
-from storage.recorder import utcnow
 from storage.snapshots import SnapshotStore
 
 ORPHAN_MIN_AGE_SECONDS = 3600.0

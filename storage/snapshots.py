@@ -19,9 +19,9 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from daemon.metrics import SNAPSHOT_ERRORS
+from core.crops import face_crop
+from core.metrics import SNAPSHOT_ERRORS
 from storage.private import make_private_dirs, write_private
-from workers.crops import face_crop
 
 log = logging.getLogger("maskwatch.snapshots")
 

@@ -44,16 +44,21 @@ def run_cli(
     return proc
 
 
-def start_daemon(config: Path, workdir: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    log = open(workdir / "daemon.log", "w")  # noqa: SIM115 - lives as long as the process
+def start_cli(workdir: Path, log: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """``maskwatch ARGS`` started in the background from ``workdir``, its output in ``workdir/log``."""
+    out = open(workdir / log, "w")  # noqa: SIM115 - lives as long as the process
     return subprocess.Popen(
-        [sys.executable, "-m", "daemon.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "daemon.cli", *args],
         cwd=workdir,
-        stdout=log,
+        stdout=out,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})},
     )
+
+
+def start_daemon(config: Path, workdir: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return start_cli(workdir, "daemon.log", "run", "--config", str(config), env=env)
 
 
 def rows_in(url: str, statement: Any) -> list[Any]:

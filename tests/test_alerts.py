@@ -17,15 +17,15 @@ from alerts.mqtt import MqttNotifier
 from bench.loopback.mqtt_watch import MqttWatcher
 from bench.loopback.procs import mosquitto
 from bench.loopback.tls import loopback_pki
-from daemon.config.alerts import DeliverySettings, EmailSettings, MqttSettings
-from daemon.config.loader import parse_settings
+from config.alerts import DeliverySettings, EmailSettings, MqttSettings
+from config.loader import parse_settings
+from core.violations import OpenedViolation
 from daemon.wiring import build_notifiers, build_recorder
 from storage.db import Database
 from storage.models import OutboxAlert
 from storage.recorder import Recorder
 from storage.snapshots import SnapshotStore
 from tests.conftest import wait_for
-from workers.violations import OpenedViolation
 
 FAST_RETRIES = DeliverySettings(retry_initial_seconds=0.2, retry_max_seconds=1.0, poll_seconds=0.1)
 
@@ -52,7 +52,7 @@ def test_violation_reaches_mqtt_and_email_once(tmp_path: Path, broker, smtp) -> 
     db, recorder, dispatcher, notifiers = _setup(tmp_path, broker.port, smtp.port)
     vid = recorder.opened(_violation(7))
     assert vid is not None
-    assert recorder.opened(_violation(7)) is None, "the same origin must not make a second violation"
+    assert recorder.opened(_violation(7)) == vid, "the same origin is the same violation, not a second one"
     wait_for(lambda: dispatcher.dispatch_due() or dispatcher.pending() == 0, 10, "delivery")
     wait_for(lambda: watcher.on("gate/violation"), 5, "the MQTT message")
     msgs = watcher.on("gate/violation")

@@ -167,6 +167,7 @@ def _refused(res: subprocess.CompletedProcess[str], cfg: Path) -> str:
             id="alias",
         ),
         pytest.param("cameras: " + "[" * 100 + "]" * 100 + "\n", "nested deeper than 32 levels (line 1)", id="deep"),
+        pytest.param("cameras:\n" + "- {}\n" * 30_000, "more than 20000 values (line 19999)", id="many-values"),
         pytest.param(
             CAMERA + "transport:\n  max_frames: " + "9" * 5000 + "\n",
             "not valid YAML: Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits; "
@@ -182,6 +183,16 @@ def test_hostile_settings_are_refused_in_one_line(tmp_path: Path, body: str, exp
     cfg = tmp_path / "hostile.yaml"
     cfg.write_text(body)
     assert _refused(run_cli("config", "check", str(cfg)), cfg) == expected
+
+
+def test_thousands_of_problems_are_cut_at_a_hundred(tmp_path: Path) -> None:
+    cfg = tmp_path / "many.yaml"
+    cfg.write_text("cameras:\n" + "  - name: cam\n" * 150)  # each lacks its url: 150 problems
+    res = run_cli("config", "check", str(cfg))
+    lines = res.stderr.splitlines()
+    assert res.returncode == 2 and len(lines) == 101, lines[-3:]
+    assert lines[0] == f"{cfg}: cameras[0].url: Field required (line 2)"
+    assert lines[-1] == f"{cfg}: ... and 50 more problems"
 
 
 def test_non_utf8_names_the_byte_offset(tmp_path: Path) -> None:
@@ -293,3 +304,14 @@ def test_metrics_port_in_use_is_one_line_before_models_load(tmp_path: Path) -> N
     assert _refused(res, cfg) == f"metrics.port: 127.0.0.1:{port} cannot be bound: Address already in use (line 8)"
     assert elapsed < 5, f"{elapsed:.1f} s: the check must come before the models load"
     assert not (tmp_path / "mw.db").exists(), "nothing is opened before the checks pass"
+
+
+def test_unreachable_database_at_run_is_one_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "run.yaml"
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    cfg.write_text(CAMERA + f"database:\n  url: postgresql+psycopg://mw:pw@127.0.0.1:{port}/mw\nmetrics:\n  port: 0\n")
+    res = run_cli("run", "--config", str(cfg), timeout=60)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert res.stderr.splitlines()[-1].startswith("maskwatch run: cannot open the database: connection failed:")

@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from bench.loopback.mqtt_watch import MqttWatcher
 from bench.loopback.procs import free_port
-from daemon.config import ConfigError
-from daemon.config.loader import parse_settings
+from config import ConfigError
+from config.loader import parse_settings
 from storage.models import Camera, CameraEvent, OutboxAlert
 from tests.conftest import NO_MASK_CLIPS, VIDEOS, rows_in, run_cli, start_daemon, wait_for
 from workers.sources import mask_url
@@ -215,7 +215,7 @@ def test_a_broken_camera_file_is_offline_without_spinning_and_no_secret_leaves(w
     assert f"cannot open {broken}" in details, details
     assert cameras["looped"].status == "offline"
     looped = rows_in(url, select(CameraEvent.detail).where(CameraEvent.camera == "looped"))
-    assert looped == ["daemon started", "no frame could be decoded", "daemon stopped"], "once, not on every rewind"
+    assert looped == ["reader started", "no frame could be decoded", "daemon stopped"], "once, not on every rewind"
     # the secrets: nowhere in the log, the tables, the outbox or the (retained) MQTT status
     stored = [c.source for c in cameras.values()] + rows_in(url, select(CameraEvent.detail))
     stored += [json.dumps(a.payload, default=str) for a in rows_in(url, select(OutboxAlert))]
@@ -234,6 +234,11 @@ def test_mask_url_takes_the_last_at_and_secret_parameters() -> None:
     )
     assert mask_url("http://cam/snap?api_key=abc;auth=def#x") == "http://cam/snap?api_key=***;auth=***#x"
     assert mask_url("rtsp://cam:554/live") == "rtsp://cam:554/live"
+    assert mask_url("http://h/x?next=rtsp://u:p4ss@h2/") == "http://h/x?next=rtsp://u:***@h2/"
+    for line in ["a" * 1_000_000, "http://u:p" * 100_000, "?k" * 500_000, "x://" + "a@" * 500_000]:
+        started = time.monotonic()
+        mask_url(line)  # every log line passes here: a backtracking pattern took seconds on 40 KB
+        assert time.monotonic() - started < 1.0, line[:20]
 
 
 SECRET_CHARS = st.characters(min_codepoint=0x21, max_codepoint=0x7E) | st.sampled_from("@:/%é")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -149,7 +147,7 @@ def test_detector_on_a_gpu_without_onnxruntime_gpu_runs_its_torch_twin() -> None
 
     from workers.detector import weights_for_device
 
-    onnx = REPO_ROOT / "models" / "face_detector.onnx"
+    onnx = REPO_ROOT / "workers" / "weights" / "face_detector.onnx"
     assert weights_for_device(onnx, "cpu") == onnx
     serves_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
     assert weights_for_device(onnx, "cuda:0") == (onnx if serves_cuda else onnx.with_suffix(".pt"))
@@ -206,7 +204,7 @@ def test_train_mask_one_epoch(arch: str, stage2: bool, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_train_face_one_epoch_without_downloads(tmp_path: Path) -> None:
-    before = (REPO_ROOT / "models" / "face_detector.pt").read_bytes()
+    before = (REPO_ROOT / "workers" / "weights" / "face_detector.pt").read_bytes()
     res = run_cli(
         "train",
         "face",
@@ -225,25 +223,6 @@ def test_train_face_one_epoch_without_downloads(tmp_path: Path) -> None:
     out = res.stdout + res.stderr
     # no weights, fonts or AMP-check models fetched (the settings notice's help link is not a fetch)
     assert not re.search(r"Downloading|Download failure|Arial\.ttf|yolo\w*\.pt", out), out[-3000:]
-    assert (REPO_ROOT / "models" / "face_detector.pt").read_bytes() == before
+    assert (REPO_ROOT / "workers" / "weights" / "face_detector.pt").read_bytes() == before
     record = json.loads(out[out.index("{\n") :].split("\n}\n")[0] + "\n}")
     assert record["epochs"] == 1 and record["train_images"] == 6
-
-
-@pytest.mark.slow
-def test_probe_packs_the_splits_and_trains_a_variant_on_them(tmp_path: Path) -> None:
-    """The torch probe behind MASK_MODEL.md's *What limits incorrect_mask* runs from a clean checkout."""
-    data, out = tmp_path / "data.npz", tmp_path / "runs.jsonl"
-
-    def probe(*args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "models.mask.probe", *args]
-        return subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=True)
-
-    probe("pack", "--limit", "12", "--out", str(data))
-    probe("run", "--plan", "data", "--only", "wide64_scenes_only", "--seeds", "0", "--epochs", "1",
-          "--data", str(data), "--out", str(out))  # fmt: skip
-    (run,) = [json.loads(line) for line in out.read_text().splitlines()]
-    assert run["variant"]["only"] == ["masks-det"] and run["n_train"] == 24  # 12 of train, 12 of val
-    scenes = run["test"]["masks-det"]
-    assert scenes["incorrect_n"] == 4 and len(run["scene_incorrect_p"]) == 4  # round robin over 3 labels
-    assert 0.0 <= scenes["balanced_accuracy"] <= 1.0 and set(run["small_faces"]) == {"24", "32", "48"}

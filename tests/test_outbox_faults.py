@@ -24,7 +24,8 @@ from alerts.dispatcher import Dispatcher, dead_letters
 from alerts.email import EmailNotifier
 from alerts.mqtt import MqttNotifier
 from bench.loopback.mqtt_watch import MqttWatcher
-from daemon.config.alerts import DeliverySettings, EmailSettings, MqttSettings
+from config.alerts import DeliverySettings, EmailSettings, MqttSettings
+from core.violations import OpenedViolation
 from models.shared_data import REPO_ROOT
 from storage.db import Database
 from storage.models import OutboxAlert, Violation
@@ -32,7 +33,6 @@ from storage.recorder import Recorder
 from storage.retention import purge_older_than
 from storage.snapshots import SnapshotStore
 from tests.conftest import run_cli, wait_for
-from workers.violations import OpenedViolation
 
 
 def _violation(camera: str, track: int) -> OpenedViolation:
@@ -200,11 +200,11 @@ import json, sys
 from datetime import UTC, datetime, timedelta
 import numpy as np
 from prometheus_client import REGISTRY
-from daemon.config.alerts import EmailSettings, MqttSettings
+from config.alerts import EmailSettings, MqttSettings
 from storage.db import Database
 from storage.recorder import Recorder
 from storage.snapshots import SnapshotStore
-from workers.violations import OpenedViolation
+from core.violations import OpenedViolation
 
 url, root, started = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3])
 recorder = Recorder(Database(url), SnapshotStore(root), MqttSettings(enabled=True), EmailSettings())
@@ -254,7 +254,7 @@ def test_a_read_only_snapshot_folder_loses_no_violation(tmp_path: Path, broker) 
         text=True,
     )
     try:
-        assert child.stdout is not None and child.stdin is not None
+        assert child.stdout is not None and child.stdin is not None and child.stderr is not None
         report = json.loads(child.stdout.readline() or "{}")
         assert report, f"the child died: {child.stderr.read() if child.poll() is not None else ''}"
         ids = report["ids"]
@@ -266,7 +266,7 @@ def test_a_read_only_snapshot_folder_loses_no_violation(tmp_path: Path, broker) 
             assert all(v.snapshot_path is None and v.crop_path is None for v in rows), "no dangling path"
             assert all("Permission denied" in (v.snapshot_error or "") for v in rows)
             alerts = s.scalars(select(OutboxAlert).where(OutboxAlert.kind == "violation")).all()
-            assert sorted(a.violation_id for a in alerts) == ids and all(a.status == "pending" for a in alerts)
+            assert sorted(a.violation_id or 0 for a in alerts) == ids and all(a.status == "pending" for a in alerts)
         assert not list(root.rglob("*.jpg*"))
         # the alerts go out without a snapshot
         watcher = MqttWatcher(broker.port)

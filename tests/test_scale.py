@@ -11,7 +11,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -23,19 +22,11 @@ from sqlalchemy import select
 from bench.loopback.mqtt_watch import MqttWatcher
 from bench.loopback.procs import Server, free_port
 from storage.models import Violation
-from tests.conftest import MASK_CLIPS, NO_MASK_CLIPS, REPO_ROOT, VIDEOS, rows_in, wait_for
+from tests.conftest import MASK_CLIPS, NO_MASK_CLIPS, VIDEOS, rows_in, start_cli, wait_for
 
 
 def _role(workdir: Path, name: str, *args: str) -> subprocess.Popen[str]:
-    log = open(workdir / f"{name}.log", "w")  # noqa: SIM115 - lives as long as the process
-    return subprocess.Popen(
-        [sys.executable, "-m", "daemon.cli", *args],
-        cwd=workdir,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )
+    return start_cli(workdir, f"{name}.log", *args)
 
 
 def _start_pipeline(

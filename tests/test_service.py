@@ -9,11 +9,9 @@ in the database, messages on the broker, mail in the inbox, files on disk.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +25,7 @@ from sqlalchemy import select
 from bench.loopback.mqtt_watch import MqttWatcher
 from bench.loopback.procs import Server, free_port
 from storage.models import Camera, Violation
-from tests.conftest import NO_MASK_CLIPS, REPO_ROOT, VIDEOS, rows_in, wait_for
+from tests.conftest import NO_MASK_CLIPS, VIDEOS, rows_in, start_cli, wait_for
 
 CLIP = VIDEOS / NO_MASK_CLIPS[1]  # 7.7 s, one unmasked person: one violation per play
 WATCHDOG_USEC = 2_000_000  # systemd would expect a ping every second
@@ -43,6 +41,7 @@ def _config(
     metrics_port: int = 0,
     redis_port: int | None = None,
     name: str = "maskwatch.yaml",
+    extra: str = "",
 ) -> Path:
     text = (
         f"cameras:\n  - name: door\n    url: {CLIP}\n    loop: {str(loop).lower()}\n"
@@ -57,20 +56,8 @@ def _config(
     if redis_port:
         text += f"transport:\n  type: redis\n  redis_url: redis://127.0.0.1:{redis_port}/0\n  claim_idle_ms: 1500\n"
     cfg = workdir / name
-    cfg.write_text(text)
+    cfg.write_text(text + extra)
     return cfg
-
-
-def _start(workdir: Path, log: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    out = open(workdir / log, "w")  # noqa: SIM115 - lives as long as the process
-    return subprocess.Popen(
-        [sys.executable, "-m", "daemon.cli", *args],
-        cwd=workdir,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})},
-    )
 
 
 class FakeSystemd:
@@ -132,7 +119,7 @@ def test_embedded_daemon_says_ready_and_feeds_the_watchdog(workdir: Path) -> Non
     port = free_port()
     cfg = _config(workdir, f"sqlite:///{workdir}/mw.db", loop=True, metrics_port=port)
     systemd = FakeSystemd(workdir / "notify.sock")
-    run = _start(workdir, "run.log", "run", "--config", str(cfg), env=systemd.env)
+    run = start_cli(workdir, "run.log", "run", "--config", str(cfg), env=systemd.env)
     try:
         ready = systemd.until("READY=1", 90)
         _assert_fed(systemd, ready)
@@ -164,7 +151,7 @@ def test_each_role_feeds_its_watchdog_and_a_wedged_one_stops(workdir: Path, redi
             cfg = _config(workdir, db, loop=True, metrics_port=ports[role], redis_port=redis.port, name=f"{role}.yaml")
             systemds[role] = FakeSystemd(workdir / f"{role}.sock")
             command = "infer" if role == "wedged" else role
-            procs[role] = _start(
+            procs[role] = start_cli(
                 workdir, f"{role}.log", command, "--config", str(cfg), env={**systemds[role].env, **extra}
             )
         for role in ("events", "infer", "reader"):
@@ -194,7 +181,7 @@ def test_each_role_feeds_its_watchdog_and_a_wedged_one_stops(workdir: Path, redi
 
 
 def _run_to_end(workdir: Path, cfg: Path, log: str) -> None:
-    run = _start(workdir, log, "run", "--config", str(cfg))
+    run = start_cli(workdir, log, "run", "--config", str(cfg))
     assert run.wait(180) == 0, (workdir / log).read_text()[-3000:]
 
 
@@ -231,7 +218,7 @@ def test_the_same_clip_twice_on_one_database_records_both_runs(workdir: Path, br
 def test_kill_9_mid_violation_then_restart_loses_and_doubles_nothing(workdir: Path, broker, smtp, db_url: str) -> None:
     watcher = MqttWatcher(broker.port)
     looping = _config(workdir, db_url, loop=True, mqtt_port=broker.port, smtp_port=smtp.port, name="loop.yaml")
-    run = _start(workdir, "killed.log", "run", "--config", str(looping))
+    run = start_cli(workdir, "killed.log", "run", "--config", str(looping))
     try:
         first = wait_for(lambda: rows_in(db_url, select(Violation)), 120, "the first violation")[0]
         wait_for(lambda: watcher.on("door/violation"), 30, "its MQTT alert")
@@ -262,22 +249,27 @@ def test_kill_9_mid_violation_then_restart_loses_and_doubles_nothing(workdir: Pa
 
 @pytest.mark.faults
 def test_a_reader_killed_and_restarted_keeps_its_camera_judged(workdir: Path, redis: Server) -> None:
-    """Over Redis: the new reader's frame ids start at 1 again; its camera must not go blind."""
+    """Over Redis: the new reader's frame ids start at 1 again; its camera must not go blind.
+
+    With rejoin off, the person still in view after the restart is a new violation; the old
+    events stage dropped the new run's frames until their ids passed the old run's (here
+    some 125 frames, 25 s), so a bound of 18 s tells the two apart.
+    """
     db = f"sqlite:///{workdir}/mw.db"
-    cfg = _config(workdir, db, loop=True, redis_port=redis.port)
-    events = _start(workdir, "events.log", "events", "--config", str(cfg))
-    infer = _start(workdir, "infer.log", "infer", "--config", str(cfg))
-    reader = _start(workdir, "reader1.log", "reader", "--config", str(cfg))
+    cfg = _config(workdir, db, loop=True, redis_port=redis.port, extra="violations:\n  rejoin_seconds: 0\n")
+    events = start_cli(workdir, "events.log", "events", "--config", str(cfg))
+    infer = start_cli(workdir, "infer.log", "infer", "--config", str(cfg))
+    reader = start_cli(workdir, "reader1.log", "reader", "--config", str(cfg))
     try:
         wait_for(lambda: rows_in(db, select(Violation)), 150, "the first violation")
-        time.sleep(15)  # some plays of the clip: the old reader's frame ids are well past 75
+        time.sleep(25)  # some plays of the clip: the old reader's frame ids are well past 125
         reader.send_signal(signal.SIGKILL)
         reader.wait(10)
         restarted = datetime.now(UTC)
-        reader = _start(workdir, "reader2.log", "reader", "--config", str(cfg))
+        reader = start_cli(workdir, "reader2.log", "reader", "--config", str(cfg))
         wait_for(
             lambda: [v for v in rows_in(db, select(Violation)) if v.started_at > restarted],
-            40,
+            18,
             "a violation judged on the restarted reader's frames",
         )
     finally:
@@ -296,7 +288,7 @@ def test_run_over_redis_on_one_host_serves_one_metrics_port_and_records(workdir:
     port = free_port()
     cfg = _config(workdir, db, loop=True, metrics_port=port, redis_port=redis.port)
     systemd = FakeSystemd(workdir / "notify.sock")
-    run = _start(workdir, "run.log", "run", "--config", str(cfg), env=systemd.env)
+    run = start_cli(workdir, "run.log", "run", "--config", str(cfg), env=systemd.env)
     try:
         wait_for(lambda: rows_in(db, select(Violation)), 150, "the clip's violation")
         code, health = wait_for(lambda: (s := _healthz(port))[0] == 200 and s, 30, "a healthy supervisor")

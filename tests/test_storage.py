@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import inspect, select, text
 
-from daemon.config.alerts import EmailSettings, MqttSettings
+from config.alerts import EmailSettings, MqttSettings
+from core.violations import OpenedViolation
 from storage.db import Database
 from storage.models import CameraEvent, OutboxAlert, Violation
 from storage.recorder import Recorder
 from storage.retention import purge_older_than
 from storage.snapshots import SnapshotStore
 from tests.conftest import run_cli
-from workers.violations import OpenedViolation
 
 
 def _record(db: Database, tmp_path: Path, camera: str, track: int, at: datetime) -> int | None:
@@ -35,6 +35,48 @@ def test_migrations_create_the_schema(db_url: str) -> None:
     if db_url.startswith("sqlite"):
         with db.engine.connect() as conn:
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_upgrading_a_database_with_history_keeps_every_row(db_url: str) -> None:
+    """A site's database at the first schema, with a violation and its alert, upgraded in place."""
+    from alembic import command
+    from alembic.config import Config
+
+    from storage.db import MIGRATIONS, make_engine
+
+    engine = make_engine(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(
+            text(
+                "INSERT INTO violations (camera, track_id, first_frame_id, started_at, label, peak_score) "
+                "VALUES ('gate', 3, 40, :t, 'without_mask', 0.9)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO alert_outbox (violation_id, channel, kind, payload, status, attempts, "
+                "next_attempt_at, created_at) VALUES (1, 'mqtt', 'violation', '{}', 'pending', 0, :t, :t)"
+            ),
+            {"t": now},
+        )
+    engine.dispose()
+    db = Database(db_url)  # migrates to the newest revision, as the daemon does at start
+    with db.session() as s:
+        (row,) = s.scalars(select(Violation)).all()
+        assert (row.camera, row.session, row.first_frame_id) == ("gate", "", 40)
+        assert [a.violation_id for a in s.scalars(select(OutboxAlert)).all()] == [1], "no alert lost"
+    unique = {tuple(u["column_names"]) for u in inspect(db.engine).get_unique_constraints("violations")}
+    assert ("camera", "session", "first_frame_id", "track_id") in unique
+    if db_url.startswith("sqlite"):
+        with db.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    db.close()
 
 
 def test_violations_command_filters_and_formats(db_url: str, tmp_path: Path) -> None:

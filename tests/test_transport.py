@@ -11,8 +11,8 @@ import redis
 
 from bench.loopback.procs import Server, redis_server
 from bench.loopback.tls import loopback_pki
-from daemon.config.runtime import TransportSettings
-from workers.messages import Detections, Face, Frame
+from config.runtime import TransportSettings
+from core.messages import Detections, Face, Frame
 from workers.transport import Transport, open_transport
 
 CAMERAS = ["cam-a", "cam-b"]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from daemon.config.alerts import ViolationPolicy
-from daemon.config.cameras import CameraSettings
+from config.alerts import ViolationPolicy
+from config.cameras import CameraSettings
+from config.settings import Settings
+from core.messages import Detections, Face
+from core.violations import OpenedViolation
 from daemon.scan import ListSink
-from workers.messages import Detections, Face
+from workers.events import EventStage
 from workers.violations import CameraViolations
 
 FRAME = np.zeros((360, 640, 3), dtype=np.uint8)
@@ -74,3 +77,59 @@ def test_two_people_side_by_side_are_two_violations() -> None:
         faces = (Face(together, 0.9, "without_mask", 0.95),) + ((first,) if not 2 <= i <= 5 else ())
         cam.update(Detections("door", fid + i, 1002.0 + i / 5, faces, FRAME))  # the first is missed for a moment
     assert len(sink.violations) == 2
+
+
+def _stage(sink: ListSink) -> EventStage:
+    settings = Settings(cameras=[CameraSettings(name="door", url="x.mp4")])
+    return EventStage(settings, sink, reorder_seconds=0.0)
+
+
+def _play(stage: EventStage, session: str, t0: float, seconds: float, first_id: int = 1) -> None:
+    for i in range(int(seconds * 5)):
+        face = Face((100, 100, 160, 170), 0.9, "without_mask", 0.95)
+        stage.push(Detections("door", first_id + i, t0 + i / 5, (face,), FRAME, session))
+        stage.release()
+
+
+def test_a_late_frame_of_an_earlier_reader_run_never_blinds_the_new_one() -> None:
+    """After a crash, a frame of the dead reader's run can be redelivered after the new run's first frames."""
+    sink = ListSink()
+    stage = _stage(sink)
+    _play(stage, "0000000000002-new", 1000.0, 0.6)
+    _play(stage, "0000000000001-old", 990.0, 0.2, first_id=500)  # redelivered late
+    assert stage.cameras["door"].last_frame_id == 3, "dropped, not judged: the new run's tracks go on"
+    _play(stage, "0000000000002-new", 1000.6, 3.0, first_id=4)
+    assert stage.cameras["door"].session == "0000000000002-new"
+    assert len(sink.violations) == 1, "the new run's person is judged"
+
+
+def test_a_person_still_in_view_when_the_reader_restarts_keeps_their_violation() -> None:
+    sink = ListSink()
+    stage = _stage(sink)
+    _play(stage, "0000000000001-a", 1000.0, 3.0)
+    assert len(sink.violations) == 1
+    _play(stage, "0000000000002-b", 1003.5, 3.0)  # the reader restarted; frame ids from 1 again
+    stage.finish()
+    assert len(sink.violations) == 1, [v.as_json() for v in sink.violations]
+
+
+def test_a_violation_the_database_refused_once_is_recorded_on_the_next_frame() -> None:
+    class Flaky(ListSink):
+        failures = 1
+
+        def opened(self, v: OpenedViolation) -> int | None:
+            if self.failures:
+                self.failures -= 1
+                raise OSError("database is locked")
+            return super().opened(v)
+
+    sink = Flaky()
+    cam = CameraViolations(CameraSettings(name="door", url="x.mp4"), ViolationPolicy(), sink)
+    fid = 1
+    for i in range(20):
+        face = Face((100, 100, 160, 170), 0.9, "without_mask", 0.95)
+        try:
+            cam.update(Detections("door", fid + i, 1000.0 + i / 5, (face,), FRAME))
+        except OSError:
+            continue  # the events loop logs it and goes on with the next detections
+    assert sink.failures == 0 and len(sink.violations) == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workers.crops import to_model_input
+from core.crops import to_model_input
 from workers.devices import cpu_threads, onnxruntime_has_cuda
 
 LABELS_BY_CLASSES = {

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from models.offline import ultralytics_offline
 from workers.devices import cpu_threads, onnxruntime_has_cuda, resolve_device
+from workers.offline import ultralytics_offline
 
 Box = tuple[float, float, float, float]
 MIN_SCORE = 0.05

@@ -5,9 +5,12 @@ crash); a small reorder buffer per camera releases detections by frame id, waiti
 most ``reorder_seconds`` for a gap (a dropped frame) before moving on.
 
 Frame ids count from 1 in every reader run, so order is kept per (camera, reader
-session). A camera whose reader restarted (a new session) is reset: what is held of the
-old run is judged, its tracks are closed, and the new run starts a fresh tracker. Late
-frames of a run that has been replaced are dropped, never judged against the new one.
+session). Sessions sort in the order their runs started (``workers.reader.reader_session``).
+A camera whose reader restarted (a later session) is reset: what is held of the old run
+is judged, its tracks are closed, and the new run starts a fresh tracker that still knows
+where the violations' people were (so someone who stays in view keeps their violation).
+Late frames of an earlier run (redelivered after a crash) are dropped, never judged
+against the new one.
 """
 
 from __future__ import annotations
@@ -16,16 +19,15 @@ import heapq
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 
-from daemon.config.settings import Settings
-from workers.messages import Detections
+from config.settings import Settings
+from core.messages import Detections
+from core.violations import ViolationSink
 from workers.transport.base import Transport
-from workers.violations import CameraViolations, ViolationSink
+from workers.violations import CameraViolations
 
 log = logging.getLogger("maskwatch.events")
-RETIRED_SESSIONS_KEPT = 16  # per camera: enough to recognise late frames of recent reader runs
 
 
 class EventStage:
@@ -38,7 +40,6 @@ class EventStage:
         self.cameras = {n: self._camera(n) for n in names}
         self.reorder_seconds = reorder_seconds
         self._held: dict[str, list[tuple[int, float, Detections]]] = {n: [] for n in names}
-        self._retired: dict[str, deque[str]] = {n: deque(maxlen=RETIRED_SESSIONS_KEPT) for n in names}
         self.latest_capture: dict[str, float] = {}
         self.on_judged: Callable[[Detections], None] | None = None  # metrics and benchmarks
 
@@ -51,7 +52,7 @@ class EventStage:
         if cam is None:
             return  # not ours
         if det.session != cam.session:
-            if det.session in self._retired[det.camera]:
+            if det.session < cam.session:
                 return  # a late frame of a reader run that has been replaced since
             if cam.last_frame_id or self._held[det.camera]:
                 cam = self._new_session(det.camera, det.session)
@@ -65,10 +66,11 @@ class EventStage:
         old = self.cameras[name]
         log.info("camera %s: new reader session %s (was %s); its tracks are closed", name, session, old.session)
         self._release_camera(name, force=True)
+        sightings = old.where_seen()
         old.expire(0.0, everything=True, reason="reader_restart")
-        self._retired[name].append(old.session)
         self._held[name].clear()
         self.cameras[name] = fresh = self._camera(name)
+        fresh.sightings.update(sightings)
         return fresh
 
     def release(self, force: bool = False) -> int:

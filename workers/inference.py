@@ -10,24 +10,19 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from daemon.config.cameras import CameraSettings
-from daemon.config.runtime import InferenceSettings
-from models.shared_data import REPO_ROOT
+from config.cameras import CameraSettings
+from config.runtime import InferenceSettings
+from core.crops import face_crop
+from core.messages import Detections, Face, Frame
 from workers.classifier import MaskClassifier
-from workers.crops import face_crop
 from workers.detector import FaceDetector
-from workers.messages import Detections, Face, Frame
 from workers.quality import passes_gate
 from workers.transport.base import Transport
+from workers.weights import resolve_model_path
 
 log = logging.getLogger("maskwatch.inference")
 MOTION_THRESHOLD = 1.5  # mean absolute difference (0-255) of a 64x36 gray thumbnail
 MOTION_REFRESH_S = 2.0  # run the detector at least this often even on a still scene
-
-
-def resolve_model_path(path: str) -> str:
-    """Model paths in the settings are relative to the repository (where the weights ship)."""
-    return path if path.startswith("/") else str(REPO_ROOT / path)
 
 
 class InferenceStage:
@@ -41,10 +36,10 @@ class InferenceStage:
         self.settings = settings
         self.cameras = {c.name: c for c in cameras}
         self.detector = detector or FaceDetector(
-            resolve_model_path(settings.detector), settings.detect_size, settings.device, settings.threads
+            str(resolve_model_path(settings.detector)), settings.detect_size, settings.device, settings.threads
         )
         self.classifier = classifier or MaskClassifier(
-            resolve_model_path(settings.classifier), settings.threads, self.detector.device
+            str(resolve_model_path(settings.classifier)), settings.threads, self.detector.device
         )
         warm_up_s = self._warm_up()
         log.info(

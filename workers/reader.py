@@ -4,18 +4,17 @@ reconnects with exponential backoff and jitter, and reports online/offline."""
 from __future__ import annotations
 
 import logging
-import random
 import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from daemon.config.cameras import CameraSettings
-from workers.messages import Frame
+from config.cameras import CameraSettings
+from core.backoff import Backoff
+from core.messages import Frame
 from workers.sources import is_file_source, mask_url, open_capture
 
 log = logging.getLogger("maskwatch.reader")
@@ -24,19 +23,10 @@ StatusSink = Callable[[str, str, str], None]  # camera, "online" | "offline", de
 FrameSink = Callable[[Frame], None]
 
 
-@dataclass
-class Backoff:
-    initial: float = 1.0
-    maximum: float = 30.0
-    attempt: int = 0
-
-    def next_delay(self) -> float:
-        delay = min(self.maximum, self.initial * 2**self.attempt)
-        self.attempt += 1
-        return delay * random.uniform(0.8, 1.2)
-
-    def reset(self) -> None:
-        self.attempt = 0
+def reader_session(epoch: int) -> str:
+    """A reader run's id: its epoch, zero-padded so that later runs sort after earlier ones
+    (the events stage drops frames of older runs), then a random tail."""
+    return f"{epoch:013d}-{secrets.token_hex(4)}"
 
 
 def resize_to_width(image: np.ndarray, width: int) -> np.ndarray:
@@ -63,6 +53,7 @@ class CameraReader:
         stall_seconds: float = 10.0,
         backoff: Backoff | None = None,
         file_attempts: int = 3,
+        session: str | None = None,
     ):
         self.camera = camera
         self.on_frame = on_frame
@@ -73,7 +64,7 @@ class CameraReader:
         self.backoff = backoff or Backoff()
         # frame ids count from 1 in every reader run; the session tells runs apart downstream
         # (violation keys, the events stage's order), so a restart never reuses an identity
-        self.session = secrets.token_hex(6)
+        self.session = session or reader_session(time.time_ns() // 1_000_000)
         self.frame_id = 0
         self.beat: Callable[[], None] = lambda: None  # stamped per frame and per reconnect (health)
         self.frames_read = 0

@@ -11,22 +11,45 @@ import cv2
 # TCP: UDP would bind ephemeral ports on every interface; timeout bounds a stalled server.
 os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp|timeout;5000000")
 
-# user:password@ up to the LAST "@" of the URL: passwords hold "@", ":", "/" and "%" as typed
-# (FFmpeg itself splits at the last "@" of the authority). Masking too much is safe; too little leaks.
-CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/\s]*):(?P<password>\S*)@")
-SECRET_PARAMS = re.compile(
-    r"(?P<name>[?&;][^=&;#\s]*(?:password|pwd|pass|token|key|auth|secret)[^=&;#\s]*=)[^&;#\s]*", re.IGNORECASE
-)
+TOKEN = re.compile(r"\S+")
+USER_END = re.compile(r"[:/]")
+SCHEME_CHAR = re.compile(r"[A-Za-z0-9+.-]")
+QUERY_PARAM = re.compile(r"(?P<name>[?&;][^=&;#?\s]{1,64}=)[^&;#\s]*")
+SECRET_NAME = re.compile(r"password|pwd|pass|token|key|auth|secret", re.IGNORECASE)
+
+
+def _mask_credentials(token: str) -> str:
+    """``scheme://user:`` up to the token's LAST "@" becomes ``scheme://user:***@``.
+
+    Passwords hold "@", ":", "/" and "%" as typed (FFmpeg splits at the last "@" of the
+    authority); masking too much (a path holding "@") is safe, too little leaks. One pass,
+    no backtracking pattern: every log line goes through this, and a backtracking regex
+    took seconds on a 40 KB line.
+    """
+    last_at = token.rfind("@")
+    search = 0
+    while last_at >= 0:
+        sep = token.find("://", search)
+        if sep < 0 or sep + 3 > last_at:
+            break
+        search = sep + 3
+        end = USER_END.search(token, search, last_at)
+        if sep > 0 and SCHEME_CHAR.match(token, sep - 1) and end is not None and end.group() == ":":
+            return f"{token[: end.start() + 1]}***{token[last_at:]}"
+    return token
 
 
 def mask_url(text: str) -> str:
     """``text`` with the password of every URL in it and every secret query parameter replaced by ``***``.
 
     The one masking function: logs, ``cameras.source``, camera events, status payloads and
-    error texts all pass through it before they leave the process.
+    error texts all pass through it before they leave the process. Secret parameters are
+    those whose name holds password, pwd, pass, token, key, auth or secret, in any case.
     """
-    text = CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:***@", text)
-    return SECRET_PARAMS.sub(lambda m: f"{m.group('name')}***", text)
+    text = TOKEN.sub(lambda m: _mask_credentials(m.group()) if "://" in m.group() else m.group(), text)
+    return QUERY_PARAM.sub(
+        lambda m: f"{m.group('name')}***" if SECRET_NAME.search(m.group("name")) else m.group(), text
+    )
 
 
 class MediaError(OSError):

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from models.offline import ultralytics_offline
-from workers.messages import Face
+from core.messages import Face
+from workers.offline import ultralytics_offline
 
 
 class _Boxes:
@@ -55,10 +55,12 @@ class FaceTracker:
     def update(self, faces: tuple[Face, ...]) -> list[TrackedFace]:
         xyxy = np.array([f.box for f in faces], dtype=np.float32).reshape(-1, 4)
         conf = np.array([f.score for f in faces], dtype=np.float32)
-        out = self._tracker.update(_Boxes(xyxy, conf))
+        self._tracker.update(_Boxes(xyxy, conf))
+        # the tracks by their attributes (``idx``: which input box a track matched this frame),
+        # not by the column order of update()'s array, which ultralytics has changed before
         tracked = []
-        for row in out:
-            idx = int(row[7])
-            if 0 <= idx < len(faces):
-                tracked.append(TrackedFace(int(row[4]), faces[idx]))
+        for track in self._tracker.tracked_stracks:
+            idx = int(track.idx)
+            if track.is_activated and 0 <= idx < len(faces):
+                tracked.append(TrackedFace(int(track.track_id), faces[idx]))
         return tracked

@@ -11,51 +11,14 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from datetime import time as dtime
-from typing import Protocol
 
-import numpy as np
-
-from daemon.config.alerts import ViolationPolicy
-from daemon.config.cameras import CameraSettings
-from workers.messages import Detections, Face
+from config.alerts import ViolationPolicy
+from config.cameras import CameraSettings
+from core.messages import Detections, Face
+from core.violations import OpenedViolation, ViolationSink
 from workers.tracking import FaceTracker
 
-
-@dataclass
-class OpenedViolation:
-    camera: str
-    track_id: int
-    first_frame_id: int
-    started_at: datetime
-    label: str
-    score: float
-    frame: np.ndarray
-    box: tuple[float, float, float, float]
-    decided_at: datetime | None = None  # capture time of the frame that satisfied the policy
-    session: str = ""  # the reader run of ``first_frame_id`` (part of the violation's identity)
-
-
 SEEN_EVERY_S = 5.0  # how often an open violation's last sighting is persisted (crash recovery)
-
-
-class ViolationSink(Protocol):
-    def opened(self, v: OpenedViolation) -> int | None:
-        """Persist and alert; returns the violation id (that of the existing row for a redelivered
-        frame, so its track still closes it), or None if nothing could be recorded."""
-
-    def seen(self, violation_id: int, at: datetime) -> None:
-        """The violation's person is still there: where a restart after a crash will end it."""
-
-    def closed(
-        self,
-        violation_id: int,
-        ended_at: datetime,
-        peak_score: float,
-        best: OpenedViolation | None,
-        reason: str = "track_lost",
-    ) -> None: ...
-
-    def person_seen(self, camera: str, at: datetime, label: str) -> None: ...
 
 
 @dataclass
@@ -173,9 +136,9 @@ class CameraViolations:
                 track.improved = True
             track.peak = max(track.peak, face.label_score)
         if track.undecided and track.best is not None and self._should_open(track):
-            track.undecided = False
             rejoined = self._rejoin(track, now)
             if rejoined is not None:
+                track.undecided = False
                 track.violation_id = rejoined
                 return
             first_hit = next(t for t, h, _ in track.samples if h)
@@ -193,12 +156,22 @@ class CameraViolations:
                 _utc(now),
                 self.session,
             )
-            vid = self.sink.opened(opened)
+            vid = self.sink.opened(opened)  # if it raises (database away), the next frame tries again
+            track.undecided = False
             track.violation_id = vid
             track.improved = False
             track.seen_saved = now
             if vid is not None:
                 self.sightings[vid] = _Sighting(face.box, now)
+
+    def where_seen(self) -> dict[int, _Sighting]:
+        """Where each open violation's person was last seen (its track's box), for a tracker
+        that replaces this one to rejoin them."""
+        seen = dict(self.sightings)
+        for track in self.tracks.values():
+            if track.violation_id is not None:
+                seen[track.violation_id] = _Sighting(track.box, track.last_seen)
+        return seen
 
     def _rejoin(self, track: _Track, now: float) -> int | None:
         """The violation this track continues, if its person was lost by the tracker a moment ago.

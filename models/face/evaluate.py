@@ -102,7 +102,7 @@ def evaluate_faces(write_report: bool = True, limit: int | None = None) -> list[
     truths = [[(b.x1, b.y1, b.x2, b.y2) for b in s.boxes] for s in scenes]
     contenders: list[tuple[str, Callable[[np.ndarray], list[tuple[Box, float]]]]] = []
     for weights, size in (("face_detector.onnx", 416), ("face_detector.onnx", 512), ("face_detector.pt", 416)):
-        path = REPO_ROOT / "models" / weights
+        path = REPO_ROOT / "workers" / "weights" / weights
         if path.exists():
             det = FaceDetector(path, imgsz=size, device="cpu")
             contenders.append((f"maskwatch {weights} @{size}", _first_image(det)))

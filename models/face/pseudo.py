@@ -3,7 +3,7 @@
 YuNet and RetinaFace both run on each image; a face is kept where their boxes overlap
 (IoU >= 0.5, both scores >= 0.6) and the box is their mean. An image with a confident
 face that only one teacher sees is left out whole, so no real face is taught as
-background. Labels go to ``models/face/pseudo_labels.jsonl`` (committed), and video
+background. Labels go to ``data/face/pseudo_labels.jsonl`` (committed), and video
 frames are cut into ``.cache`` when the data set is laid out.
 """
 
@@ -22,7 +22,7 @@ from models.face.teachers import Box, RetinaFace, YuNet, iou
 from models.shared_data import REPO_ROOT, shared_dir
 from models.splits import SEED, load_split
 
-LABELS_FILE = Path(__file__).with_name("pseudo_labels.jsonl")
+LABELS_FILE = Path(__file__).resolve().parents[2] / "data" / "face" / "pseudo_labels.jsonl"
 FRAMES_DIR = REPO_ROOT / ".cache" / "faces-pseudo"
 KEEP, SURE, MATCH = 0.6, 0.85, 0.5
 

@@ -1,7 +1,7 @@
 """``maskwatch train face``: train the YOLO face detector with ultralytics, in stages.
 
 Each stage is one ultralytics run warm-started from the weights the previous stage
-committed (``models/face_detector.pt``), or from the model yaml with no pretrained
+committed (``workers/weights/face_detector.pt``), or from the model yaml with no pretrained
 weights for the first. The stage's figures are appended to ``models/face/stages.jsonl``.
 """
 
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.face.data import CACHE_DIR, write_yolo_dataset
-from models.offline import ultralytics_offline
 from models.shared_data import REPO_ROOT
+from workers.offline import ultralytics_offline
 
 MODEL_YAML = Path(__file__).with_name("maskwatch-face.yaml")
-SHIPPED_PT = REPO_ROOT / "models" / "face_detector.pt"
-SHIPPED_ONNX = REPO_ROOT / "models" / "face_detector.onnx"
+SHIPPED_PT = REPO_ROOT / "workers" / "weights" / "face_detector.pt"
+SHIPPED_ONNX = REPO_ROOT / "workers" / "weights" / "face_detector.onnx"
 STAGES_LOG = Path(__file__).with_name("stages.jsonl")
 SHIPPED_IMGSZ = 416
 

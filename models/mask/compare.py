@@ -32,7 +32,10 @@ SMALL_FACES_PX = (24, 32, 48)
 CROP_MARGINS = (0.0, 0.05, 0.15, 0.30)
 """Real-scene test faces also cut with other margins than the daemon's 15 %: another
 collection's crops may be tight boxes or loose head-and-shoulders."""
-ONNX_MODELS = {"thesis CNN": "models/mask_thesis.onnx", "maskwatch CNN": "models/mask_classifier.onnx"}
+ONNX_MODELS = {
+    "thesis CNN": "workers/weights/mask_thesis.onnx",
+    "maskwatch CNN": "workers/weights/mask_classifier.onnx",
+}
 
 
 def _gray(x: np.ndarray) -> np.ndarray:

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from core.crops import FACE_MARGIN, face_crop, to_model_input
 from models.mask.lowered import lowered_mask
 from models.shared_data import REPO_ROOT, detection_scenes, read_image, shared_dir
 from models.splits import load_split
-from workers.crops import FACE_MARGIN, face_crop, to_model_input
 
 LABELS = ("with_mask", "without_mask", "incorrect_mask")
 LABEL_INDEX = {name: i for i, name in enumerate(LABELS)}

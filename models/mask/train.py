@@ -24,6 +24,7 @@ from models.mask.data import DATASETS, LABELS, class_weights, load_arrays
 from models.shared_data import REPO_ROOT
 
 MODELS_DIR = REPO_ROOT / "models"
+WEIGHTS_DIR = REPO_ROOT / "workers" / "weights"  # what the daemon runs ships there (package data)
 ONNX_NAMES = {"maskwatch": "mask_classifier.onnx", "thesis": "mask_thesis.onnx"}
 
 
@@ -185,7 +186,8 @@ def _ship(
     stem.parent.mkdir(parents=True, exist_ok=True)
     model.save(stem.with_suffix(".keras"))
     # only the shipped models are exported; a stage-1 model is an input to stage 2
-    onnx_path = export_onnx(model, out_dir / ONNX_NAMES[name]) if name in ONNX_NAMES else None
+    weights_dir = WEIGHTS_DIR if out_dir == MODELS_DIR else out_dir
+    onnx_path = export_onnx(model, weights_dir / ONNX_NAMES[name]) if name in ONNX_NAMES else None
     probs = model.predict(plain_dataset(*val, 64), verbose=0)
     record["params"] = int(model.count_params())
     record["val_accuracy"] = float((probs.argmax(1) == val[1]).mean())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from workers.messages import Detections, Frame
+from core.messages import Detections, Frame
 
 
 @dataclass(frozen=True)

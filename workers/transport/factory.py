@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from daemon.config.runtime import TransportSettings
+from config.runtime import TransportSettings
 from workers.transport.base import Transport
 
 

@@ -7,7 +7,7 @@ import threading
 import time
 from collections import deque
 
-from workers.messages import Detections, Frame
+from core.messages import Detections, Frame
 from workers.transport.base import Delivery, Transport
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import redis
 
-from workers.messages import Detections, Frame, pack_detections, pack_frame, unpack_detections, unpack_frame
+from core.messages import Detections, Frame, pack_detections, pack_frame, unpack_detections, unpack_frame
 from workers.transport.base import Delivery, Transport
 
 FRAMES_GROUP = "inference"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from daemon.config.alerts import DeliverySettings, EmailSettings, MqttSettings, ViolationPolicy
-from daemon.config.base import Section
-from daemon.config.cameras import CameraSettings
-from daemon.config.runtime import (
+from config.alerts import DeliverySettings, EmailSettings, MqttSettings, ViolationPolicy
+from config.base import Section
+from config.cameras import CameraSettings
+from config.runtime import (
     DatabaseSettings,
     InferenceSettings,
     LoggingSettings,

@@ -6,8 +6,8 @@ installed. Same committed splits and crop policy as ``maskwatch train mask --wit
 (train + val in, test out); augmentation is the same kinds of CCTV damage as
 ``models/mask/augment.py`` except JPEG re-compression, done on the device.
 
-    python -m models.mask.probe pack                 # splits at 128 px as JPEG bytes -> .cache/probe/data128.npz
-    python -m models.mask.probe run --plan data      # one JSON line per trained model -> .cache/probe/runs.jsonl
+    python -m research.mask_probe.probe pack                 # splits at 128 px as JPEG bytes -> .cache/probe/data128.npz
+    python -m research.mask_probe.probe run --plan data      # one JSON line per trained model -> .cache/probe/runs.jsonl
 
 Results and what they mean: ``models/MASK_MODEL.md`` (*What limits incorrect_mask*).
 Run in its own process: torch, never TensorFlow.
@@ -290,7 +290,7 @@ def _scores(p: np.ndarray, y: np.ndarray) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m models.mask.probe", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m research.mask_probe.probe", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("pack", help="the committed splits at 128 px as JPEG bytes")
     p.add_argument("--limit", type=int, help="a few images per split (tests)")
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         print(pack(args.out, args.limit))
         return 0
     if not args.data.exists():
-        ap.error(f"{args.data} not found: run `python -m models.mask.probe pack` first")
+        ap.error(f"{args.data} not found: run `python -m research.mask_probe.probe pack` first")
     start = time.time()
     probe = Probe(args.data)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,16 +13,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.shared_data import REPO_ROOT
 from workers.sources import MediaError
+from workers.weights import resolve_model_path
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm"}
-
-
-def _model(path: str) -> Path:
-    p = Path(path)
-    return p if p.is_absolute() or p.exists() else REPO_ROOT / p
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -50,7 +45,7 @@ def classify_paths(paths: list[str], as_json: bool, model: str, batch: int = 32)
     from daemon.cli import media_exit_code, report_media_error
     from workers.classifier import MaskClassifier
 
-    clf = MaskClassifier(_model(model))
+    clf = MaskClassifier(resolve_model_path(model))
     missing = unreadable = 0
     # a folder's videos are not face crops and are left out; a video named on the command line is an error
     files = [p for p in iter_images(paths) if Path(p) in map(Path, paths) or p.suffix.lower() not in VIDEO_SUFFIXES]
@@ -98,22 +93,21 @@ def _frames(path: Path) -> Iterator[tuple[str, np.ndarray]]:
 
 
 def detect_paths(paths: list[str], as_json: bool, detector: str, classifier: str, imgsz: int) -> int:
-    from daemon.config.cameras import CameraSettings
-    from daemon.config.runtime import InferenceSettings
+    from config.cameras import CameraSettings
+    from config.runtime import InferenceSettings
+    from core.messages import Frame
+    from daemon.cli import media_exit_code, report_media_error
     from workers.inference import InferenceStage
-    from workers.messages import Frame
 
     settings = InferenceSettings(
-        detector=str(_model(detector)),
-        classifier=str(_model(classifier)),
+        detector=str(resolve_model_path(detector)),
+        classifier=str(resolve_model_path(classifier)),
         detect_size=imgsz,
         motion_gate=False,
         batch=1,
     )
     # the daemon's stage, with the gate's thresholds relaxed so every box above 0.05 is reported
     camera = CameraSettings(name="detect", url="-", min_face_px=8, min_sharpness=0.0, thresholds={"face": 0.05})
-    from daemon.cli import media_exit_code, report_media_error
-
     stage = InferenceStage(settings, [camera])
     missing = unreadable = 0
     for path in iter_images(paths):

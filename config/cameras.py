@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
-from daemon.config.base import Section
+from config.base import Section
 
 # fullmatch: "$" alone also matches before a trailing newline, and "lobby\n" broke every MQTT topic
 CAMERA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")

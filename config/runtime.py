@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from daemon.config.base import Section
+from config.base import Section
 
 HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
 
@@ -45,14 +43,14 @@ class TransportSettings(Section):
 
 class InferenceSettings(Section):
     detector: str = Field(
-        "models/face_detector.onnx",
+        "face_detector.onnx",
         title="Face detector",
-        description="YOLO weights (.pt, .onnx or TensorRT .engine), relative to the repository.",
+        description="YOLO weights: a shipped name (face_detector.onnx, face_detector.pt) or a path to .pt, .onnx or a TensorRT .engine.",
     )
     classifier: str = Field(
-        "models/mask_classifier.onnx",
+        "mask_classifier.onnx",
         title="Mask classifier",
-        description="ONNX mask classifier, relative to the repository.",
+        description="ONNX mask classifier: a shipped name (mask_classifier.onnx) or a path.",
     )
     device: str = Field("auto", title="Device", description="auto (CUDA when present), cpu, or cuda:N.")
     detect_size: int = Field(
@@ -86,12 +84,9 @@ class DatabaseSettings(Section):
     @field_validator("url")
     @classmethod
     def _usable_url(cls, value: str) -> str:
-        """A URL SQLAlchemy parses, for a dialect installed here; for SQLite a folder the daemon can write."""
-        url = parse_database_url(value)
-        if url.get_backend_name() == "sqlite":
-            problem = sqlite_path_problem(url)
-            if problem:
-                raise ValueError(problem)
+        """A URL SQLAlchemy parses, for a dialect installed here (whether its SQLite folder is writable is
+        a question about this host: ``config.host``)."""
+        parse_database_url(value)
         return value
 
 
@@ -108,25 +103,6 @@ def parse_database_url(value: str) -> URL:
     except NoSuchModuleError:
         raise ValueError(f"unknown database dialect or driver {url.drivername!r}") from None
     return url
-
-
-def sqlite_path_problem(url: URL) -> str | None:
-    """Why the daemon could not create or write this SQLite file, or None (in-memory databases are fine)."""
-    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
-        return None
-    path = Path(url.database)
-    if path.exists():
-        if path.is_dir():
-            return f"{path} is a folder, not a database file"
-        return None if os.access(path, os.R_OK | os.W_OK) else f"{path} is not writable"
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:  # the nearest folder that exists gets the new ones
-        folder = folder.parent
-    if not folder.is_dir():
-        return f"cannot create {path.parent}: {folder} is not a folder"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"cannot create {path}: folder {folder} is not writable"
-    return None
 
 
 class SnapshotSettings(Section):
