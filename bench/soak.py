@@ -150,13 +150,15 @@ class DaemonTree:
         self.starts = 0
 
     def start(self) -> None:
+        tmp = self.workdir / "tmp"  # its own TMPDIR: what a killed daemon leaves behind is counted
+        tmp.mkdir(exist_ok=True)
         with open(self.workdir / "daemon.log", "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "daemon.cli", "run", "--config", str(self.config)],
                 cwd=self.workdir,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "TMPDIR": str(tmp)},
                 start_new_session=True,
             )
         self.starts += 1
@@ -552,6 +554,8 @@ def check(rig: Rig, feeds: list[Feed], watcher: MqttWatcher, sampler: Sampler, t
             "plays": plays,
             "out_of_range": out_of_range,
             "mqtt_redelivered": redelivered,
+            # informational: under systemd (PrivateTmp) a restart starts from an empty /tmp
+            "tmp_left": len(list((rig.workdir / "tmp").iterdir())) if (rig.workdir / "tmp").is_dir() else 0,
             "rss_growth_mb": rss_growth,
             "fd_growth": fd_growth,
             "ok": int(ok),
