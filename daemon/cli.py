@@ -86,6 +86,58 @@ def cmd_events(args: argparse.Namespace) -> int:
     return run_events_role(_role_settings(args), args.camera, dispatch=not args.no_dispatch)
 
 
+def cmd_console(args: argparse.Namespace) -> int:
+    """Serve the console on its own, or make a password hash / API token for the config."""
+    if args.action == "hash-password":
+        import getpass
+
+        from daemon.console.auth import hash_password
+
+        if sys.stdin.isatty():
+            password = getpass.getpass("password: ")
+            if getpass.getpass("again: ") != password:
+                print("maskwatch console hash-password: the two passwords differ", file=sys.stderr)
+                return 2
+        else:
+            password = sys.stdin.readline().rstrip("\n")
+        if len(password) < 8:
+            print("maskwatch console hash-password: use at least 8 characters", file=sys.stderr)
+            return 2
+        print(hash_password(password))
+        return 0
+    if args.action == "hash-token":
+        import secrets
+
+        from daemon.console.auth import hash_token
+
+        token = secrets.token_urlsafe(32)
+        print(f"token (give it to the API client, it is not kept): {token}")
+        print(f"token_hash (put it in console.api_tokens): {hash_token(token)}")
+        return 0
+    from daemon.console.server import ConsoleError, serve
+    from daemon.logs import setup_logging
+    from storage.db import Database
+
+    settings = _load(args.config)
+    setup_logging(settings.logging.level, settings.logging.format)
+    db = Database(settings.database.url)
+    try:
+        handle = serve(settings, db)
+    except ConsoleError as exc:
+        print(f"maskwatch {exc}", file=sys.stderr)
+        return 2
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    while not stop.wait(0.5) and handle.thread is not None and handle.thread.is_alive():
+        pass
+    handle.stop()
+    db.close()
+    return 0
+
+
 def _db(args: argparse.Namespace) -> Any:
     from storage.db import Database
 
@@ -363,6 +415,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--camera", action="append", help="only this camera (repeatable): partition by camera")
     sp.add_argument("--no-dispatch", action="store_true", help="leave alert delivery to another events process")
     sp.set_defaults(func=cmd_events)
+
+    sp = sub.add_parser("console", help="the web console on its own; hash-password / hash-token for its config")
+    sp.add_argument(
+        "action",
+        nargs="?",
+        choices=["serve", "hash-password", "hash-token"],
+        default="serve",
+        help="serve (default): the console and /api/ over the configured database; hash-password: an argon2 "
+        "hash of a password read from the terminal or stdin; hash-token: a new API token and its hash",
+    )
+    sp.add_argument("--config", default=DEFAULT_CONFIG)
+    sp.set_defaults(func=cmd_console)
 
     cfg = sub.add_parser("config", help="configuration tools").add_subparsers(dest="action", required=True)
     sp = cfg.add_parser("check", help="validate a settings file; every error with its path and line")

@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from alerts.dispatcher import Dispatcher
 from daemon import metrics
 from daemon.config.settings import Settings
+from daemon.console.server import start_console
 from daemon.systemd import notify
 from daemon.wiring import CameraFeed, build_notifiers, build_recorder, schedule_housekeeping, serve_metrics
 from storage.db import Database
@@ -117,6 +118,7 @@ def run_events_role(settings: Settings, cameras: list[str] | None, dispatch: boo
     for t in threads:
         t.start()
     server = serve_metrics(settings, lambda: {"ok": True, "role": "events", "cameras": names})
+    console = start_console(settings, db, serve_here=dispatch)
     notify("READY=1")
     threading.Thread(target=_watchdog, args=(stop,), daemon=True).start()
     stop.wait()
@@ -132,5 +134,6 @@ def run_events_role(settings: Settings, cameras: list[str] | None, dispatch: boo
     if server:
         server.stop()
     transport.close()
+    console.stop()
     db.close()
     return 0

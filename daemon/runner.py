@@ -13,6 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from alerts.dispatcher import Dispatcher
 from daemon import metrics
 from daemon.config.settings import Settings
+from daemon.console.server import start_console
 from daemon.wiring import CameraFeed, build_notifiers, build_recorder, schedule_housekeeping, serve_metrics
 from storage.db import Database
 from storage.queries import outbox_backlog
@@ -77,6 +78,7 @@ class Daemon:
         schedule_housekeeping(self.scheduler, self.settings, self.db, self.transport)
         self.scheduler.start()
         self.health_server = serve_metrics(self.settings, self.health)
+        self.console = start_console(self.settings, self.db, self.health)
         log.info("maskwatch running: %d camera(s)", len(self.cameras))
         if not self.cameras:
             log.warning("no camera is configured and enabled: nothing is being watched")
@@ -118,6 +120,7 @@ class Daemon:
         if self.health_server is not None:
             self.health_server.stop()
         self.transport.close()
+        self.console.stop()
         self.db.close()
         log.info("maskwatch stopped")
         return left

@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 from daemon.config.alerts import DeliverySettings, EmailSettings, MqttSettings, ViolationPolicy
 from daemon.config.base import Section
 from daemon.config.cameras import CameraSettings
+from daemon.config.console import ConsoleSettings
 from daemon.config.runtime import (
     DatabaseSettings,
     InferenceSettings,
@@ -50,6 +51,9 @@ class Settings(Section):
     )
     metrics: MetricsSettings = Field(
         default_factory=MetricsSettings, title="Metrics", description="Prometheus metrics and health endpoint."
+    )
+    console: ConsoleSettings = Field(
+        default_factory=ConsoleSettings, title="Console", description="Web console and HTTP API."
     )
 
     @model_validator(mode="after")
