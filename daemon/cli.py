@@ -310,6 +310,18 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return detect_paths(args.paths, args.json, args.detector, args.classifier, args.imgsz)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from daemon.console.export import export_reviewed
+
+    manifest = export_reviewed(_db(args), Path(args.dir))
+    counts: dict[str, int] = {}
+    for item in manifest["items"]:
+        counts[item["label"]] = counts.get(item["label"], 0) + 1
+    shown = ", ".join(f"{n} {label}" for label, n in sorted(counts.items())) or "nothing reviewed yet"
+    print(f"{args.dir}: {shown}; {manifest['skipped']} skipped (no crop file or reason 'other')")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     try:
         return _train(args)
@@ -340,6 +352,7 @@ def _train(args: argparse.Namespace) -> int:
                 layout=args.layout,
                 seed=args.seed,
                 with_val=args.with_val,
+                extra_dirs=[Path(d) for d in args.extra or []],
                 name=name,
             )
         )
@@ -504,7 +517,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="mask: train on the train and val splits, keep the last epoch (the final model of a recipe fixed on val)",
     )
+    sp.add_argument(
+        "--extra",
+        action="append",
+        metavar="DIR",
+        help="mask: also train on these reviewed crops (DIR/<label>/*.jpg from `maskwatch export reviewed`)",
+    )
     sp.set_defaults(func=cmd_train)
+
+    sp = sub.add_parser("export", help="export data for training")
+    sp.add_argument("what", choices=["reviewed"], help="reviewed: the reviewed face crops, by the reviewers' label")
+    sp.add_argument("dir", help="output folder: DIR/<label>/<violation id>.jpg and DIR/manifest.json")
+    sp.add_argument("--config", default=DEFAULT_CONFIG, help="settings YAML (for the database URL)")
+    sp.add_argument("--db", help="database URL (overrides the config)")
+    sp.set_defaults(func=cmd_export)
 
     sp = sub.add_parser("eval", help="evaluate the shipped models")
     sp.add_argument("what", choices=["faces", "masks"])

@@ -581,6 +581,53 @@ def test_the_desk_in_a_real_browser(desk: Desk, tmp_path: Path) -> None:
     assert dialogs == [], "a script from the data ran"
 
 
+def _review(desk: Desk, vid: int, verdict: str, reason: str | None = None) -> None:
+    r = requests.post(
+        f"{desk.base}/api/violations/{vid}/review",
+        json={"verdict": verdict, "reason": reason},
+        headers={"Authorization": f"Bearer {REVIEWER_TOKEN}"},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_reviews_export_as_labelled_crops(desk: Desk, tmp_path: Path) -> None:
+    first = desk.violations()[0].id  # the browser test's verdict: a false positive, masked
+    confirmed, not_face, other = (desk.record_violation() for _ in range(3))
+    _review(desk, confirmed, "confirmed")
+    _review(desk, not_face, "false_positive", "not_a_face")
+    _review(desk, other, "false_positive", "other")
+    out = tmp_path / "reviewed"
+    res = run_cli("export", "reviewed", str(out), "--db", desk.db_url, check=True)
+    assert "1 with_mask" in res.stdout and "1 without_mask" in res.stdout and "1 not_a_face" in res.stdout
+    manifest = json.loads((out / "manifest.json").read_text())
+    files = {m["violation_id"]: m["file"] for m in manifest["items"]}
+    assert files[first] == f"with_mask/{first}.jpg" and files[confirmed] == f"without_mask/{confirmed}.jpg"
+    assert files[not_face] == f"not_a_face/{not_face}.jpg" and other not in files
+    assert (out / files[first]).read_bytes()[:2] == b"\xff\xd8"
+    _review(desk, first, "confirmed")  # changed mind: the face moves, it is not in both folders
+    run_cli("export", "reviewed", str(out), "--db", desk.db_url, check=True)
+    assert (out / "without_mask" / f"{first}.jpg").exists() and not (out / "with_mask" / f"{first}.jpg").exists()
+    _review(desk, first, "false_positive", "masked")
+
+
+@pytest.mark.slow
+def test_train_mask_learns_from_the_reviewed_crops(desk: Desk, tmp_path: Path) -> None:
+    """One epoch of ours on a few images per split plus the reviewed crops (TensorFlow: a minute or two)."""
+    extra = tmp_path / "reviewed"
+    run_cli("export", "reviewed", str(extra), "--db", desk.db_url, check=True)
+    manifest = json.loads((extra / "manifest.json").read_text())
+    trainable = [m for m in manifest["items"] if m["label"] in ("with_mask", "without_mask", "incorrect_mask")]
+    assert trainable
+    quick = ["--epochs", "1", "--limit", "12", "--out", str(tmp_path / "model")]
+    res = run_cli("train", "mask", *quick, "--extra", str(extra), timeout=900, check=True)
+    assert f"adding {len(trainable)} reviewed crops" in res.stdout  # not_a_face is no class
+    metrics = json.loads((tmp_path / "model" / "mask" / "maskwatch_metrics.json").read_text())
+    assert metrics["extra_images"] == len(trainable) and metrics["extra_dirs"] == [str(extra)]
+    bad = run_cli("train", "mask", "--arch", "thesis", *quick, "--extra", str(extra))
+    assert bad.returncode == 2 and "--extra is for ours" in bad.stderr
+
+
 def test_logins_are_rate_limited(desk: Desk) -> None:
     """Last: it locks this address out of the log-in for the window (20 s here)."""
     form = requests.Session()

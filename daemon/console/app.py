@@ -37,7 +37,7 @@ from daemon.config.console import ConsoleSettings
 from daemon.config.settings import Settings
 from daemon.console import data
 from daemon.console.auth import Authenticator, Principal
-from daemon.console.charts import compliance_svg
+from daemon.console.charts import compliance_svg, slots
 from daemon.timeparse import parse_when
 from storage.db import Database
 from storage.queries import cameras as camera_rows
@@ -417,7 +417,12 @@ def create_app(console: Console) -> FastAPI:  # noqa: C901 - one place that list
         per_camera: dict[str, list[dict[str, Any]]] = {}
         for r in rows:
             per_camera.setdefault(r["camera"], []).append(r)
-        charts = {cam: compliance_svg(cam, cam_rows, period) for cam, cam_rows in per_camera.items()}
+        start = _when(since, "since") if not error else None
+        if start is None and rows:
+            first = min(r[period] for r in rows)  # the labels are UTC and sort as text
+            start = datetime.strptime(first, "%Y-%m-%d %H:00" if period == "hour" else "%Y-%m-%d").replace(tzinfo=UTC)
+        axis = slots(start.astimezone(UTC), datetime.now(UTC), period) if start else []
+        charts = {cam: compliance_svg(cam, cam_rows, period, axis) for cam, cam_rows in per_camera.items()}
         return render(
             request,
             "compliance.html",

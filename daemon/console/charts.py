@@ -6,6 +6,7 @@ axis, 0-100 %) over the hours or days of the chosen range.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -13,8 +14,30 @@ WIDTH, HEIGHT = 640, 200
 LEFT, RIGHT, TOP, BOTTOM = 40, 40, 16, 36
 
 
-def compliance_svg(camera: str, rows: list[dict[str, Any]], period: str) -> str:
-    """``rows`` are one camera's ``stats_rows``; returns a self-contained ``<svg>`` element."""
+MAX_SLOTS = 24 * 31
+
+
+def slots(start: datetime, end: datetime, period: str) -> list[str]:
+    """Every hour (or day) label from ``start`` to ``end``, as ``stats_rows`` writes them; empty if too many."""
+    step = timedelta(hours=1) if period == "hour" else timedelta(days=1)
+    at = start.replace(minute=0, second=0, microsecond=0)
+    if period == "day":
+        at = at.replace(hour=0)
+    fmt = "%Y-%m-%d %H:00" if period == "hour" else "%Y-%m-%d"
+    out: list[str] = []
+    while at <= end and len(out) <= MAX_SLOTS:
+        out.append(at.strftime(fmt))
+        at += step
+    return out if len(out) <= MAX_SLOTS else []
+
+
+def compliance_svg(camera: str, rows: list[dict[str, Any]], period: str, axis: list[str] | None = None) -> str:
+    """``rows`` are one camera's ``stats_rows``, drawn on ``axis`` (every slot of the range, so quiet hours
+    show as gaps) when given; returns a self-contained ``<svg>`` element."""
+    if axis:
+        by_slot = {r[period]: r for r in rows}
+        empty = {"violations": 0, "mask_rate": None}
+        rows = [by_slot.get(slot, {**empty, period: slot}) for slot in axis]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     n = max(1, len(rows))
     step = plot_w / n
