@@ -399,11 +399,16 @@ def test_a_configured_viewer_on_the_standalone_console(desk: Desk) -> None:
         timeout=60,
     )
     assert short.returncode == 2 and "8 characters" in short.stderr and "Traceback" not in short.stderr
+    made = run_cli("console", "hash-token", check=True).stdout
+    token = re.search(r"token \(.*\): (\S+)", made)
+    token_hash = re.search(r"token_hash .*: (sha256:[0-9a-f]{64})", made)
+    assert token and token_hash and hash_token(token.group(1)) == token_hash.group(1)
     port = free_port()
     cfg = desk.workdir / "console-only.yaml"
     cfg.write_text(
         desk.config.read_text().split("console:")[0]
         + f"console:\n  port: {port}\n  users:\n    - name: wall\n      password_hash: '{digest}'\n      role: viewer\n"
+        f"  api_tokens:\n    - {{name: panel, token_hash: '{token_hash.group(1)}'}}\n"
     )
     alone = desk.workdir / "standalone"
     alone.mkdir()
@@ -422,11 +427,13 @@ def test_a_configured_viewer_on_the_standalone_console(desk: Desk) -> None:
         vid = desk.violations()[0].id
         page = session.get(f"{base}/violations/{vid}", timeout=30).text
         assert "You can read but not review" in page and 'action="/violations/' not in page
-        token = csrf_of(session, base)
-        r = session.post(f"{base}/violations/{vid}/review", data={"verdict": "confirmed", "csrf": token}, timeout=30)
+        csrf = csrf_of(session, base)
+        r = session.post(f"{base}/violations/{vid}/review", data={"verdict": "confirmed", "csrf": csrf}, timeout=30)
         assert r.status_code == 403
         assert session.get(f"{base}/api/violations/{vid}/face.jpg", timeout=30).content[:2] == b"\xff\xd8"
         assert not (alone / "var").exists()  # configured users: no generated admin
+        health = requests.get(f"{base}/api/health", headers={"Authorization": f"Bearer {token.group(1)}"}, timeout=30)
+        assert health.status_code == 200 and health.json()["daemon"] is None  # on its own: no daemon in-process
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
