@@ -399,9 +399,9 @@ def test_a_configured_viewer_on_the_standalone_console(desk: Desk) -> None:
         timeout=60,
     )
     assert short.returncode == 2 and "8 characters" in short.stderr and "Traceback" not in short.stderr
-    made = run_cli("console", "hash-token", check=True).stdout
-    token = re.search(r"token \(.*\): (\S+)", made)
-    token_hash = re.search(r"token_hash .*: (sha256:[0-9a-f]{64})", made)
+    tokens = run_cli("console", "hash-token", check=True).stdout
+    token = re.search(r"token \(.*\): (\S+)", tokens)
+    token_hash = re.search(r"token_hash .*: (sha256:[0-9a-f]{64})", tokens)
     assert token and token_hash and hash_token(token.group(1)) == token_hash.group(1)
     port = free_port()
     cfg = desk.workdir / "console-only.yaml"
