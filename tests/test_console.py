@@ -50,6 +50,7 @@ class Desk:
     password: str
     watcher: MqttWatcher
     daemon: subprocess.Popen[str]
+    broker_port: int
 
     def api(self, path: str, token: str = REVIEWER_TOKEN, **kw: Any) -> requests.Response:
         return requests.get(self.base + path, headers={"Authorization": f"Bearer {token}"}, timeout=30, **kw)
@@ -109,6 +110,20 @@ def csrf_of(session: requests.Session, base: str, path: str = "/violations") -> 
     return found.group(1)
 
 
+GONE_CONFIG = "homeassistant/binary_sensor/maskwatch_gone/unmasked/config"  # a camera of an older config
+
+
+def _publish_retained(port: int, topic: str, payload: str) -> None:
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"old-deployment-{port}")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    client.publish(topic, payload, qos=1, retain=True).wait_for_publish(10)
+    client.disconnect()
+    client.loop_stop()
+
+
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     workdir = tmp_path_factory.mktemp("desk")
@@ -121,7 +136,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         f"  - name: door\n    url: {VIDEOS / 'yash42828_test_no_mask.mp4'}\n    loop: true\n"
         f"database:\n  url: {db_url}\n"
         f"snapshots:\n  dir: {workdir}/snapshots\n"
-        f"mqtt:\n  enabled: true\n  port: {broker.port}\n  client_id: mw-desk-{broker.port}\n"
+        f"mqtt:\n  enabled: true\n  port: {broker.port}\n  client_id: mw-desk-{broker.port}\n  discovery: true\n"
         "delivery:\n  retry_initial_seconds: 0.5\n  retry_max_seconds: 2\n  poll_seconds: 0.2\n"
         "metrics:\n  port: 0\n"
         "console:\n"
@@ -131,6 +146,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         "    - {name: desk-bot, token_env: DESK_TOKEN, role: reviewer}\n"
         f"    - {{name: wallboard, token_hash: '{hash_token(VIEWER_TOKEN)}', role: viewer}}\n"
     )
+    _publish_retained(broker.port, GONE_CONFIG, json.dumps({"name": "Unmasked person", "state_topic": "x"}))
     watcher = MqttWatcher(broker.port)
     daemon = start_daemon(cfg, workdir, env={"DESK_TOKEN": REVIEWER_TOKEN})
     log = workdir / "daemon.log"
@@ -140,7 +156,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         )
         base = found.group(1).rstrip("/")
         assert base == f"http://127.0.0.1:{port}"
-        desk = Desk(base, workdir, cfg, db_url, found.group(2), watcher, daemon)
+        desk = Desk(base, workdir, cfg, db_url, found.group(2), watcher, daemon, broker.port)
         wait_for(lambda: desk.violations(), 150, "the clip's violation")
         yield desk
     finally:
@@ -241,6 +257,48 @@ def test_alerts_link_the_console_page_and_pictures(desk: Desk) -> None:
     mail = EmailNotifier(EmailSettings(enabled=True, recipients=["guard@example.com"])).compose("violation", message)
     assert message["url"] in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert f'href="{message["url"]}"' in mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+
+
+def test_home_assistant_discovers_the_camera_and_gets_its_states(desk: Desk) -> None:
+    discovery = MqttWatcher(desk.broker_port, topic="homeassistant/#")
+    states = MqttWatcher(desk.broker_port, topic="maskwatch/door/#")
+    try:
+        configs = wait_for(
+            lambda: (
+                (found := {t: b for t, b, _ in discovery.messages if "maskwatch_door" in t})
+                and len(found) == 4
+                and found
+            ),
+            30,
+            "the four discovery configs",
+        )
+        assert {t.split("/")[1] for t in configs} == {"binary_sensor", "sensor", "image"}
+        for cfg in configs.values():
+            assert cfg["availability_topic"] == "maskwatch/availability"
+            assert cfg["device"]["identifiers"] == ["maskwatch_door"] and cfg["unique_id"].startswith("maskwatch_door_")
+        image = configs["homeassistant/image/maskwatch_door/snapshot/config"]
+        assert image["image_topic"] == "maskwatch/door/snapshot" and image["content_type"] == "image/jpeg"
+        vid = desk.record_violation()
+        newest = next(v for v in desk.violations() if v.id == vid)
+        picture = Path(newest.snapshot_path or "").read_bytes()
+        wait_for(lambda: picture in states.on("door/snapshot"), 30, "the newest snapshot's JPEG")
+        wait_for(lambda: "ON" in states.on("door/unmasked"), 30, "the unmasked-person sensor ON")
+        today = len([v for v in desk.violations() if v.camera == "door"])
+        wait_for(lambda: today in states.on("door/violations_today"), 30, f"violations today = {today}")
+    finally:
+        discovery.close()
+        states.close()
+    later = MqttWatcher(desk.broker_port, topic="#")
+    try:  # retained: a Home Assistant that starts later gets the configs and the picture at once
+        wait_for(
+            lambda: {t for t, _, retained in later.messages if retained} >= {*configs, "maskwatch/door/snapshot"},
+            15,
+            "the retained configs and snapshot",
+        )
+        assert picture in [b for t, b, retained in later.messages if retained and t == "maskwatch/door/snapshot"]
+        assert GONE_CONFIG not in {t for t, _, _ in later.messages}, "the config of a camera that left stays"
+    finally:
+        later.close()
 
 
 def test_image_paths_outside_the_snapshots_folder_are_refused(desk: Desk) -> None:

@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from alerts.payloads import set_public_url
 from daemon.config.settings import Settings
@@ -30,8 +30,12 @@ class ConsoleError(Exception):
     """The console cannot start (its port is taken, its TLS files are unreadable)."""
 
 
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
 class ConsoleHandle:
-    """What ``start_console`` returns: where it listens, and ``stop()``."""
+    """What ``start_console`` returns: where it listens, and ``stop()`` (of it and what started with it)."""
 
     def __init__(
         self,
@@ -44,8 +48,11 @@ class ConsoleHandle:
         self.thread = thread
         self.console = console
         self.url = url
+        self.companions: list[Stoppable] = []
 
     def stop(self) -> None:
+        for companion in self.companions:
+            companion.stop()
         if self.server is None or self.thread is None or self.console is None:
             return
         self.console.stopping.set()  # event streams end at their next tick
@@ -61,16 +68,23 @@ def start_console(
     health: Callable[[], dict[str, Any]] | None = None,
     serve_here: bool = True,
 ) -> ConsoleHandle:
-    """Serve the console when it is enabled and ``serve_here`` (one process of a deployment serves it: the
-    events role that dispatches); alerts link to it whenever ``public_url`` is set."""
+    """The desk side of a daemon process: the console when it is enabled, Home Assistant discovery when
+    ``mqtt.discovery`` is on, and alert links whenever ``public_url`` is set.
+
+    ``serve_here``: one process of a deployment serves them (the events role that dispatches).
+    """
     set_public_url(settings.console.public_url)
-    if not settings.console.enabled or not serve_here:
-        return ConsoleHandle()
-    try:
-        return serve(settings, db, health)
-    except ConsoleError as exc:  # the cameras matter more than the desk: watch on, without the console
-        log.error("%s; the daemon runs without it", exc)
-        return ConsoleHandle()
+    handle = ConsoleHandle()
+    if serve_here and settings.console.enabled:
+        try:
+            handle = serve(settings, db, health)
+        except ConsoleError as exc:  # the cameras matter more than the desk: watch on, without the console
+            log.error("%s; the daemon runs without it", exc)
+    if serve_here and settings.mqtt.enabled and settings.mqtt.discovery:
+        from alerts.homeassistant import HomeAssistantPublisher
+
+        handle.companions.append(HomeAssistantPublisher(settings, db).start())
+    return handle
 
 
 def serve(settings: Settings, db: Database, health: Callable[[], dict[str, Any]] | None = None) -> ConsoleHandle:
