@@ -86,6 +86,18 @@ class Desk:
         assert vid is not None
         return vid
 
+    def hostile_camera(self) -> None:
+        """Names in the config are restricted; one in the database (an old or edited row) must still be harmless."""
+        from daemon.config import load_settings
+        from daemon.wiring import build_recorder
+        from storage.db import Database
+
+        db = Database(self.db_url)
+        try:
+            build_recorder(load_settings(str(self.config)), db).camera_status(XSS, "offline", f"detail {XSS}")
+        finally:
+            db.close()
+
 
 def login(base: str, name: str, password: str) -> requests.Session:
     """What a browser does: fetch the form (its CSRF cookie and field), post it, keep the session cookie."""
@@ -358,15 +370,7 @@ def test_reviews_need_the_reviewer_role_and_the_csrf_token(desk: Desk) -> None:
 
 
 def test_a_hostile_camera_name_is_shown_as_text(desk: Desk) -> None:
-    from daemon.config import load_settings
-    from daemon.wiring import build_recorder
-    from storage.db import Database
-
-    db = Database(desk.db_url)
-    try:  # names in the config are restricted; one in the database (an old or edited row) must still be harmless
-        build_recorder(load_settings(str(desk.config)), db).camera_status(XSS, "offline", f"detail {XSS}")
-    finally:
-        db.close()
+    desk.hostile_camera()
     session = login(desk.base, "admin", desk.password)
     for path in ("/cameras", "/violations"):
         page = session.get(desk.base + path, timeout=30)
@@ -536,6 +540,7 @@ def test_the_console_over_tls_sets_secure_cookies_and_a_taken_port_is_one_line(d
         out, _ = proc.communicate(timeout=30)
     password = re.search(r"with password (\S+) ", out)
     assert password and proc.returncode == 0
+    cfg.write_text(cfg.read_text() + "  session_hours: 0.002\n")  # 7.2 s: to see a session end
     proc = subprocess.Popen(  # again, now that the first user exists: no new password, the old one works
         [sys.executable, "-m", "daemon.cli", "console", "--config", str(cfg)],
         cwd=desk.workdir,
@@ -557,9 +562,16 @@ def test_the_console_over_tls_sets_secure_cookies_and_a_taken_port_is_one_line(d
             timeout=30,
             verify=str(pki.ca),
         )
+        logged_in = time.monotonic()
         cookie = r.headers["set-cookie"]
         assert r.status_code == 303 and "mw_session=" in cookie
         assert all(flag in cookie.lower() for flag in ("secure", "httponly", "samesite=strict"))
+        page = s.get(f"{base}/violations", timeout=30, verify=str(pki.ca), allow_redirects=False)
+        assert page.status_code == 200
+        time.sleep(max(0.0, 8.0 - (time.monotonic() - logged_in)))
+        s.cookies.set("mw_session", r.cookies["mw_session"])  # as a browser that ignored Max-Age would send it
+        late = s.get(f"{base}/violations", timeout=30, verify=str(pki.ca), allow_redirects=False)
+        assert late.status_code == 303 and late.headers["location"].startswith("/login"), "the session outlived itself"
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
@@ -572,6 +584,7 @@ def test_the_desk_in_a_real_browser(desk: Desk, tmp_path: Path) -> None:
     shots = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     shots.mkdir(parents=True, exist_ok=True)
     first = desk.violations()[0]
+    desk.hostile_camera()
     dialogs: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
@@ -641,9 +654,59 @@ def test_the_desk_in_a_real_browser(desk: Desk, tmp_path: Path) -> None:
             page.click("nav >> text=Health")
             expect(page.locator("main")).to_contain_text("face_detector.onnx")
             page.screenshot(path=str(shots / "console-health.png"), full_page=True)
+
+            page.click("nav >> text=Log out")
+            expect(page).to_have_url(re.compile(r"/login$"))
+            page.goto(f"{desk.base}/health")
+            expect(page).to_have_url(re.compile(r"/login\?next="))
         finally:
             browser.close()
     assert dialogs == [], "a script from the data ran"
+
+
+@pytest.mark.faults
+def test_with_redis_roles_the_events_process_serves_the_console(tmp_path: Path, redis: Server) -> None:
+    """`maskwatch run` over Redis supervises reader, infer and events; events serves the desk, and an
+    extra events process (--no-dispatch, a camera partition) does not try to serve it twice."""
+    port = free_port()
+    cfg = tmp_path / "maskwatch.yaml"
+    cfg.write_text(
+        f"cameras:\n  - name: door\n    url: {VIDEOS / 'yash42828_test_no_mask.mp4'}\n    loop: true\n"
+        f"transport:\n  type: redis\n  redis_url: redis://127.0.0.1:{redis.port}/0\n"
+        f"database:\n  url: sqlite:///{tmp_path}/mw.db\nsnapshots:\n  dir: {tmp_path}/snaps\nmetrics:\n  enabled: false\n"
+        f"console:\n  enabled: true\n  port: {port}\n"
+        f"  api_tokens:\n    - {{name: t, token_hash: '{hash_token(VIEWER_TOKEN)}'}}\n"
+    )
+    run = start_daemon(cfg, tmp_path)
+    extra = subprocess.Popen(
+        [sys.executable, "-m", "daemon.cli", "events", "--config", str(cfg), "--no-dispatch", "--camera", "door"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {VIEWER_TOKEN}"}
+    try:
+        wait_for(lambda: _answers(base), 90, "the console of the events role")
+        listed = wait_for(
+            lambda: requests.get(f"{base}/api/violations", headers=auth, timeout=30).json()["items"],
+            150,
+            "the clip's violation through the roles",
+        )
+        face = requests.get(f"{base}/api/violations/{listed[0]['id']}/face.jpg", headers=auth, timeout=30)
+        assert face.content[:2] == b"\xff\xd8"
+        health = requests.get(f"{base}/api/health", headers=auth, timeout=30).json()
+        assert health["transport"] == "redis" and health["daemon"] is None
+    finally:
+        extra.send_signal(signal.SIGTERM)
+        extra_out, _ = extra.communicate(timeout=60)
+        run.send_signal(signal.SIGTERM)
+        code = run.wait(90)
+    log = (tmp_path / "daemon.log").read_text()
+    assert code == 0 and extra.returncode == 0, log[-2000:] + extra_out[-2000:]
+    assert log.count("console on ") == 1 and "console on" not in extra_out and "cannot listen" not in extra_out
 
 
 def _review(desk: Desk, vid: int, verdict: str, reason: str | None = None) -> None:
@@ -657,7 +720,8 @@ def _review(desk: Desk, vid: int, verdict: str, reason: str | None = None) -> No
 
 
 def test_reviews_export_as_labelled_crops(desk: Desk, tmp_path: Path) -> None:
-    first = desk.violations()[0].id  # the browser test's verdict: a false positive, masked
+    first = desk.violations()[0].id
+    _review(desk, first, "false_positive", "masked")
     confirmed, not_face, other = (desk.record_violation() for _ in range(3))
     _review(desk, confirmed, "confirmed")
     _review(desk, not_face, "false_positive", "not_a_face")
@@ -680,6 +744,7 @@ def test_reviews_export_as_labelled_crops(desk: Desk, tmp_path: Path) -> None:
 def test_train_mask_learns_from_the_reviewed_crops(desk: Desk, tmp_path: Path) -> None:
     """One epoch of ours on a few images per split plus the reviewed crops (TensorFlow: a minute or two)."""
     extra = tmp_path / "reviewed"
+    _review(desk, desk.violations()[0].id, "confirmed")
     run_cli("export", "reviewed", str(extra), "--db", desk.db_url, check=True)
     manifest = json.loads((extra / "manifest.json").read_text())
     trainable = [m for m in manifest["items"] if m["label"] in ("with_mask", "without_mask", "incorrect_mask")]
