@@ -61,10 +61,14 @@ BENCH_TOKEN = "bench-console-token-0123456789abcdef"
 
 
 def _console_yaml(work: Path) -> str:
-    from daemon.console.auth import hash_token
+    """A configured user (so no first-start password is made and printed) and the desk client's token."""
+    import secrets
+
+    from daemon.console.auth import hash_password, hash_token
 
     return (
         f"console:\n  enabled: true\n  port: 0\n  first_user_file: {work}/console-admin.json\n"
+        f"  users:\n    - {{name: bench, password_hash: '{hash_password(secrets.token_hex(16))}'}}\n"
         f"  api_tokens:\n    - {{name: bench, token_hash: '{hash_token(BENCH_TOKEN)}', role: viewer}}\n"
     )
 
