@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +85,18 @@ class Desk:
             db.close()
         assert vid is not None
         return vid
+
+    def close_violation(self, vid: int) -> None:
+        """The violation's person gone, as the events stage tells the recorder."""
+        from daemon.config import load_settings
+        from daemon.wiring import build_recorder
+        from storage.db import Database
+
+        db = Database(self.db_url)
+        try:
+            build_recorder(load_settings(str(self.config)), db).closed(vid, datetime.now(UTC), 0.91, None)
+        finally:
+            db.close()
 
     def hostile_camera(self) -> None:
         """Names in the config are restricted; one in the database (an old or edited row) must still be harmless."""
@@ -241,6 +253,14 @@ def test_api_lists_the_violation_with_its_pictures(desk: Desk) -> None:
     item = next(v for v in listed["items"] if v["id"] == first.id)
     assert item["label"] == "without_mask" and item["review"] is None
     assert desk.api("/api/violations", params={"camera": "lobby"}).json() == {"total": 0, "items": []}
+    later = datetime.now(UTC).replace(microsecond=0).isoformat()
+    assert desk.api("/api/violations", params={"since": later}).json()["total"] == 0
+    assert first.id in [v["id"] for v in desk.api("/api/violations", params={"until": later}).json()["items"]]
+    desk.record_violation()
+    newest = desk.api("/api/violations", params={"limit": 1}).json()
+    second = desk.api("/api/violations", params={"limit": 1, "offset": 1}).json()
+    assert newest["total"] >= 2 and len(newest["items"]) == 1
+    assert newest["items"][0]["started_at"] >= second["items"][0]["started_at"]  # newest first, paged
     assert desk.api("/api/violations", params={"since": "yesterday-ish"}).status_code == 422
     for which in ("snapshot", "face"):
         r = desk.api(f"/api/violations/{first.id}/{which}.jpg")
@@ -394,10 +414,10 @@ def test_compliance_numbers_are_those_of_maskwatch_stats(desk: Desk) -> None:
     assert int(day[0]["without_mask"]) == sum(r["without_mask"] for r in cli if r["camera"] == "door")
 
 
-def test_events_stream_tells_when_a_violation_opens(desk: Desk) -> None:
+def test_events_stream_tells_when_violations_open_and_close_and_cameras_change(desk: Desk) -> None:
     with requests.get(
         f"{desk.base}/api/events",
-        params={"max_seconds": 20},
+        params={"max_seconds": 30},
         headers={"Authorization": f"Bearer {VIEWER_TOKEN}"},
         stream=True,
         timeout=30,
@@ -406,14 +426,22 @@ def test_events_stream_tells_when_a_violation_opens(desk: Desk) -> None:
         lines = (str(line) for line in stream.iter_lines(decode_unicode=True))
         assert next(lines).startswith("retry:")
         vid = desk.record_violation()
-        seen: list[str] = []
-        for line in lines:
-            seen.append(line)
-            if line.startswith("data:") and seen[-2:-1] == ["event: violation_opened"]:
-                if json.loads(line[5:])["id"] == vid:
-                    break
-        else:
-            raise AssertionError(f"no violation_opened for {vid}: {seen[-10:]}")
+        _next_event(lines, "violation_opened", lambda d: d["id"] == vid)
+        desk.close_violation(vid)
+        _next_event(lines, "violation_closed", lambda d: d["id"] == vid)
+        desk.hostile_camera()
+        _next_event(lines, "camera_status", lambda d: d["name"] == XSS)  # JSON: the client escapes what it shows
+
+
+def _next_event(lines: Iterator[str], kind: str, wanted: Callable[[dict[str, Any]], bool]) -> None:
+    """Read on to an event of this kind whose data is the one wanted (the daemon's own events pass by;
+    the stream ends by itself at max_seconds)."""
+    previous = ""
+    for line in lines:
+        if line.startswith("data:") and previous == f"event: {kind}" and wanted(json.loads(line[5:])):
+            return
+        previous = line
+    raise AssertionError(f"the stream ended without the {kind} event")
 
 
 def test_the_api_survives_schemathesis(desk: Desk) -> None:
