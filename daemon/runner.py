@@ -78,7 +78,7 @@ class Daemon:
         schedule_housekeeping(self.scheduler, self.settings, self.db, self.transport)
         self.scheduler.start()
         self.health_server = serve_metrics(self.settings, self.health)
-        self.console = start_console(self.settings, self.db, self.health)
+        self.console = start_console(self.settings, self.db, self.health, frames=self.feed.latest)
         log.info("maskwatch running: %d camera(s)", len(self.cameras))
         if not self.cameras:
             log.warning("no camera is configured and enabled: nothing is being watched")

@@ -54,9 +54,11 @@ class CameraFeed:
         self.transport = transport
         self.recorder = recorder
         self.frames_dropped = 0
+        self.latest: dict[str, Frame] = {}  # each camera's last sampled frame, for the console's thumbnail
 
     def on_frame(self, frame: Frame) -> None:
         metrics.FRAMES_READ.labels(frame.camera).inc()
+        self.latest[frame.camera] = frame  # a reference, no copy: encoded only when someone looks
         try:
             dropped = self.transport.publish_frame(frame)
         except Exception as exc:  # noqa: BLE001 - transport away: this frame is lost, the reader goes on

@@ -217,11 +217,16 @@ PAGES = [
 
 def test_nothing_is_served_without_a_login(desk: Desk) -> None:
     spec = desk.api("/api/openapi.json").json()
-    calls = [(m.upper(), p.replace("{violation_id}", "1")) for p, ops in spec["paths"].items() for m in ops]
+    calls = [
+        (m.upper(), p.replace("{violation_id}", "1").replace("{name}", "door"))
+        for p, ops in spec["paths"].items()
+        for m in ops
+    ]
     assert {
         ("GET", "/api/violations"),
         ("GET", "/api/violations/1/snapshot.jpg"),
         ("GET", "/api/violations/1/face.jpg"),
+        ("GET", "/api/cameras/door/frame.jpg"),
         ("POST", "/api/violations/1/review"),
         ("GET", "/api/events"),
     } <= set(calls)
@@ -267,6 +272,10 @@ def test_api_lists_the_violation_with_its_pictures(desk: Desk) -> None:
         assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg" and r.content[:2] == b"\xff\xd8"
         stored = first.snapshot_path if which == "snapshot" else first.crop_path
         assert r.content == Path(stored or "").read_bytes()
+    frame = desk.api("/api/cameras/door/frame.jpg")
+    assert frame.status_code == 200 and frame.content[:2] == b"\xff\xd8"
+    assert desk.api("/api/cameras/lobby/frame.jpg").status_code == 404
+    assert desk.api("/api/cameras/..%2Fetc/frame.jpg").status_code in (404, 422)
     one = desk.api(f"/api/violations/{first.id}").json()
     assert one["camera"] == "door" and one["deliveries"] and one["deliveries"][0]["channel"] == "mqtt"
 
@@ -671,6 +680,10 @@ def test_the_desk_in_a_real_browser(desk: Desk, tmp_path: Path) -> None:
             page.click("nav >> text=Cameras")
             expect(page.locator("section.camera h2", has_text=re.compile(r"^door "))).to_contain_text("online")
             expect(page.locator("section.camera h2", has_text="onerror")).to_contain_text(XSS)  # as text
+            live = page.locator("img.live-frame[alt='last frame of door']")
+            page.wait_for_function("img => img.complete && img.naturalWidth == 320", arg=live.element_handle())
+            first_src = live.get_attribute("src")
+            expect(live).not_to_have_attribute("src", first_src or "", timeout=15000)  # refreshed in place
             page.screenshot(path=str(shots / "console-cameras.png"), full_page=True)
 
             page.click("nav >> text=Compliance")
@@ -727,6 +740,7 @@ def test_with_redis_roles_the_events_process_serves_the_console(tmp_path: Path, 
         assert face.content[:2] == b"\xff\xd8"
         health = requests.get(f"{base}/api/health", headers=auth, timeout=30).json()
         assert health["transport"] == "redis" and health["daemon"] is None
+        assert requests.get(f"{base}/api/cameras/door/frame.jpg", headers=auth, timeout=30).status_code == 404
     finally:
         extra.send_signal(signal.SIGTERM)
         extra_out, _ = extra.communicate(timeout=60)

@@ -18,7 +18,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -33,6 +33,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from daemon.config.cameras import CAMERA_NAME
 from daemon.config.console import ConsoleSettings
 from daemon.config.settings import Settings
 from daemon.console import data
@@ -42,6 +43,7 @@ from daemon.timeparse import parse_when
 from storage.db import Database
 from storage.queries import cameras as camera_rows
 from storage.queries import compliance, outbox_backlog
+from workers.messages import Frame
 
 log = logging.getLogger("maskwatch.console")
 HERE = Path(__file__).resolve().parent
@@ -52,6 +54,8 @@ ReviewState = Literal["unreviewed", "confirmed", "false_positive"]
 Period = Literal["hour", "day"]
 # a database integer: larger ids would overflow the driver instead of simply finding nothing
 ViolationId = Annotated[int, PathParam(ge=1, le=2**63 - 1, description="violation id")]
+CameraName = Annotated[str, PathParam(pattern=CAMERA_NAME.pattern, description="camera name")]
+THUMB_WIDTH = 320
 
 
 class LoginRequiredError(Exception):
@@ -75,8 +79,10 @@ class Console:
         db: Database,
         auth: Authenticator,
         health: Callable[[], dict[str, Any]] | None = None,
+        frames: Mapping[str, Frame] | None = None,
     ):
         self.settings = settings
+        self.frames = frames
         self.cfg: ConsoleSettings = settings.console
         self.db = db
         self.auth = auth
@@ -537,6 +543,7 @@ def create_app(console: Console) -> FastAPI:  # noqa: C901 - one place that list
                     "since": c.status_since.isoformat() if c.status_since else None,
                     "source": c.source,
                     "frames": frames.get(c.name),
+                    "live_frame": console.frames is not None and c.name in console.frames,
                     "latest_violation_id": last.id if last else None,
                     "events": [
                         {"kind": e.kind, "at": e.at.isoformat(), "detail": e.detail}
@@ -546,6 +553,19 @@ def create_app(console: Console) -> FastAPI:  # noqa: C901 - one place that list
                 }
             )
         return out
+
+    @app.get(
+        "/api/cameras/{name}/frame.jpg",
+        tags=["cameras"],
+        summary="The camera's last sampled frame, small (only where the readers run in the console's process)",
+        response_class=Response,
+        responses=jpeg,
+    )
+    def api_camera_frame(_who: ApiUser, name: CameraName) -> Response:
+        frame = console.frames.get(name) if console.frames is not None else None
+        if frame is None:
+            raise HTTPException(404, f"no frame of {name} in this process")
+        return Response(_thumbnail(frame.image), media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     @app.get("/api/cameras", tags=["cameras"], summary="Cameras, their status and recent events")
     def api_cameras(_who: ApiUser) -> list[dict[str, Any]]:
@@ -635,6 +655,19 @@ def create_app(console: Console) -> FastAPI:  # noqa: C901 - one place that list
         ]
 
     return app
+
+
+def _thumbnail(image: Any) -> bytes:
+    """A small JPEG of a BGR frame: encoded here, on request, never in the pipeline."""
+    import cv2
+
+    h, w = image.shape[:2]
+    if w > THUMB_WIDTH:
+        image = cv2.resize(image, (THUMB_WIDTH, max(1, round(h * THUMB_WIDTH / w))), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 75])
+    if not ok:
+        raise HTTPException(500, "the frame could not be encoded")
+    return bytes(buf)
 
 
 def _csv(rows: list[dict[str, Any]], period: str) -> Response:

@@ -10,7 +10,7 @@ import logging
 import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the web stack is imported only when the console is on
     import uvicorn
 
     from daemon.console.app import Console
+    from workers.messages import Frame
 
 log = logging.getLogger("maskwatch.console")
 
@@ -67,17 +68,19 @@ def start_console(
     db: Database,
     health: Callable[[], dict[str, Any]] | None = None,
     serve_here: bool = True,
+    frames: Mapping[str, Frame] | None = None,
 ) -> ConsoleHandle:
     """The desk side of a daemon process: the console when it is enabled, Home Assistant discovery when
     ``mqtt.discovery`` is on, and alert links whenever ``public_url`` is set.
 
-    ``serve_here``: one process of a deployment serves them (the events role that dispatches).
+    ``serve_here``: one process of a deployment serves them (the events role that dispatches);
+    ``frames``: each camera's last sampled frame, where the readers run in this process.
     """
     set_public_url(settings.console.public_url)
     handle = ConsoleHandle()
     if serve_here and settings.console.enabled:
         try:
-            handle = serve(settings, db, health)
+            handle = serve(settings, db, health, frames)
         except ConsoleError as exc:  # the cameras matter more than the desk: watch on, without the console
             log.error("%s; the daemon runs without it", exc)
     if serve_here and settings.mqtt.enabled and settings.mqtt.discovery:
@@ -87,7 +90,12 @@ def start_console(
     return handle
 
 
-def serve(settings: Settings, db: Database, health: Callable[[], dict[str, Any]] | None = None) -> ConsoleHandle:
+def serve(
+    settings: Settings,
+    db: Database,
+    health: Callable[[], dict[str, Any]] | None = None,
+    frames: Mapping[str, Frame] | None = None,
+) -> ConsoleHandle:
     import uvicorn
 
     from daemon.console.app import Console, create_app
@@ -101,7 +109,7 @@ def serve(settings: Settings, db: Database, health: Callable[[], dict[str, Any]]
         raise ConsoleError(f"console: cannot listen on {cfg.host}:{cfg.port}: {exc}") from None
     port = sock.getsockname()[1]
     users, password = first_user(cfg)
-    console = Console(settings, db, Authenticator(cfg, users), health)
+    console = Console(settings, db, Authenticator(cfg, users), health, frames)
     config = uvicorn.Config(
         create_app(console),
         log_config=None,  # the daemon's logging setup, not uvicorn's

@@ -1,10 +1,16 @@
-// Live update of the Violations page: server-sent events from /api/events tell when a
-// violation opens or closes; the table body is then fetched again, rendered (and escaped)
-// by the server with the page's own filters.
+// The console's one script. Violations page: server-sent events from /api/events tell when
+// a violation opens or closes; the table body is then fetched again, rendered (and escaped)
+// by the server with the page's own filters. Cameras page: thumbnails refreshed.
 (function () {
   "use strict";
+  // Camera thumbnails: the last sampled frame, fetched again every data-refresh seconds.
+  document.querySelectorAll("img[data-refresh]").forEach(function (img) {
+    var base = img.getAttribute("src");
+    var every = 1000 * Number(img.getAttribute("data-refresh"));
+    setInterval(function () { img.src = base + "?t=" + Date.now(); }, every);
+  });
   var table = document.querySelector("table.list[data-query]");
-  if (!table || !window.EventSource) return;
+  if (!table || !window.EventSource) return;  // not the Violations page
   var query = table.getAttribute("data-query");
   var tbody = document.getElementById("rows");
   var total = document.getElementById("total");
