@@ -7,8 +7,8 @@ from typing import Any
 
 from storage.models import Violation
 
-# console.public_url of this process, set once at start (daemon.console.server.start_console): the
-# recorder builds payloads deep in the events stage, where the settings are not at hand
+# console.public_url of this process, set where the recorder is built (daemon.wiring.build_recorder):
+# the recorder builds payloads deep in the events stage, where the settings are not at hand
 _PUBLIC_URL: str | None = None
 
 

@@ -12,6 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from alerts.base import Notifier
 from alerts.digest import queue_digest
+from alerts.payloads import set_public_url
 from daemon import metrics
 from daemon.config.settings import Settings
 from storage.db import Database
@@ -36,12 +37,21 @@ def build_notifiers(settings: Settings) -> list[Notifier]:
         from alerts.email import EmailNotifier
 
         notifiers.append(EmailNotifier(settings.email))
+    if settings.webhooks:
+        from alerts.webhook import WebhookNotifier
+
+        notifiers.append(WebhookNotifier(settings.webhooks))
     return notifiers
 
 
 def build_recorder(settings: Settings, db: Database) -> Recorder:
     store = SnapshotStore(settings.snapshots.dir, settings.snapshots.jpeg_quality)
+    set_public_url(settings.console.public_url)  # the payloads the recorder builds link the console
     recorder = Recorder(db, store, settings.mqtt, settings.email)
+    if settings.webhooks:
+        from alerts.webhook import queue_webhooks
+
+        queue_webhooks(db, settings.webhooks)  # webhook rows join the recorder's violation transactions
     recorder.on_opened = metrics.observe_violation
     return recorder
 

@@ -34,10 +34,12 @@ from daemon.console.auth import hash_token
 from models.shared_data import REPO_ROOT
 from storage.models import Review, Violation
 from tests.conftest import VIDEOS, rows_in, run_cli, start_daemon, wait_for
+from tests.servers.webhook import WebhookReceiver
 
 REVIEWER_TOKEN = "desk-bot-token-never-logged-0123456789"
 VIEWER_TOKEN = "wallboard-token-0123456789abcdef"
 XSS = "<img src=x onerror=alert(1)>"
+HOOK_SECRET = "hook-secret-never-logged-0123456789"
 SCREENSHOTS = os.environ.get("MASKWATCH_SCREENSHOTS")  # a folder (e.g. docs): the browser test's pictures land there
 
 
@@ -51,6 +53,7 @@ class Desk:
     watcher: MqttWatcher
     daemon: subprocess.Popen[str]
     broker_port: int
+    hook: WebhookReceiver
 
     def api(self, path: str, token: str = REVIEWER_TOKEN, **kw: Any) -> requests.Response:
         return requests.get(self.base + path, headers={"Authorization": f"Bearer {token}"}, timeout=30, **kw)
@@ -153,6 +156,9 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     workdir = tmp_path_factory.mktemp("desk")
     broker: Server = mosquitto(workdir).start()
     port = free_port()
+    hook = WebhookReceiver(HOOK_SECRET).start()
+    hook.down = True  # an outage from the start: the webhook test brings it back
+    os.environ["HOOK_SECRET"] = HOOK_SECRET  # the daemon's and this process's (the tests load the config too)
     cfg = workdir / "maskwatch.yaml"
     db_url = f"sqlite:///{workdir}/mw.db"
     cfg.write_text(
@@ -169,6 +175,9 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         "  api_tokens:\n"
         "    - {name: desk-bot, token_env: DESK_TOKEN, role: reviewer}\n"
         f"    - {{name: wallboard, token_hash: '{hash_token(VIEWER_TOKEN)}', role: viewer}}\n"
+        "webhooks:\n"
+        f"  - {{name: door-panel, url: 'http://127.0.0.1:{hook.port}/door', secret: '${{HOOK_SECRET}}', cameras: [door]}}\n"
+        f"  - {{name: lobby-only, url: 'http://127.0.0.1:{hook.port}/lobby', secret: '${{HOOK_SECRET}}', cameras: [lobby]}}\n"
     )
     _publish_retained(broker.port, GONE_CONFIG, json.dumps({"name": "Unmasked person", "state_topic": "x"}))
     watcher = MqttWatcher(broker.port)
@@ -180,7 +189,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         )
         base = found.group(1).rstrip("/")
         assert base == f"http://127.0.0.1:{port}"
-        desk = Desk(base, workdir, cfg, db_url, found.group(2), watcher, daemon, broker.port)
+        desk = Desk(base, workdir, cfg, db_url, found.group(2), watcher, daemon, broker.port, hook)
         wait_for(lambda: desk.violations(), 150, "the clip's violation")
         yield desk
     finally:
@@ -188,9 +197,11 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         code = daemon.wait(60)
         watcher.close()
         broker.stop()
+        hook.stop()
+        os.environ.pop("HOOK_SECRET", None)
     text = log.read_text()
     assert code == 0, text[-3000:]
-    assert REVIEWER_TOKEN not in text and VIEWER_TOKEN not in text
+    assert REVIEWER_TOKEN not in text and VIEWER_TOKEN not in text and HOOK_SECRET not in text
 
 
 def test_first_start_shows_the_login_once_and_keeps_only_its_hash(desk: Desk) -> None:
@@ -277,7 +288,7 @@ def test_api_lists_the_violation_with_its_pictures(desk: Desk) -> None:
     assert desk.api("/api/cameras/lobby/frame.jpg").status_code == 404
     assert desk.api("/api/cameras/..%2Fetc/frame.jpg").status_code in (404, 422)
     one = desk.api(f"/api/violations/{first.id}").json()
-    assert one["camera"] == "door" and one["deliveries"] and one["deliveries"][0]["channel"] == "mqtt"
+    assert one["camera"] == "door" and {d["channel"] for d in one["deliveries"]} == {"mqtt", "webhook"}
 
 
 def test_alerts_link_the_console_page_and_pictures(desk: Desk) -> None:
@@ -340,6 +351,29 @@ def test_home_assistant_discovers_the_camera_and_gets_its_states(desk: Desk) -> 
         assert GONE_CONFIG not in {t for t, _, _ in later.messages}, "the config of a camera that left stays"
     finally:
         later.close()
+
+
+def test_webhooks_are_signed_filtered_and_delivered_once_across_an_outage(desk: Desk) -> None:
+    from storage.models import OutboxAlert
+
+    hook = desk.hook
+    wait_for(lambda: hook.refused >= 2, 60, "retries against the refusing receiver")
+    waiting = rows_in(desk.db_url, select(OutboxAlert).where(OutboxAlert.channel == "webhook"))
+    assert waiting and all(r.status == "pending" for r in waiting)
+    assert any(r.attempts >= 1 and r.last_error == "webhook door-panel: HTTP 503" for r in waiting)
+    hook.down = False  # the receiver is back
+    desk.record_violation()
+    door = {v.id for v in desk.violations() if v.camera == "door"}
+    wait_for(lambda: set(hook.ids()) >= door, 60, "every door violation at the receiver")
+    time.sleep(3)  # a second copy would come within a retry period (2 s here)
+    assert sorted(hook.ids()) == sorted(set(hook.ids())), "a violation arrived twice"
+    assert hook.bad_signatures == 0
+    assert {m["webhook"] for m in hook.received} == {"door-panel"}  # lobby-only: no lobby violation
+    assert all(m["_event"] == f"violation-{m['id']}" and m["url"].startswith(desk.base) for m in hook.received)
+    rows = rows_in(desk.db_url, select(OutboxAlert).where(OutboxAlert.channel == "webhook"))
+    assert {r.payload["webhook"] for r in rows} == {"door-panel"}
+    delivered = [r.violation_id for r in rows if r.status == "delivered"]
+    assert sorted(delivered) == sorted(set(delivered)) and set(delivered) >= door
 
 
 def test_image_paths_outside_the_snapshots_folder_are_refused(desk: Desk) -> None:
@@ -770,7 +804,7 @@ def test_reviews_export_as_labelled_crops(desk: Desk, tmp_path: Path) -> None:
     _review(desk, other, "false_positive", "other")
     out = tmp_path / "reviewed"
     res = run_cli("export", "reviewed", str(out), "--db", desk.db_url, check=True)
-    assert "1 with_mask" in res.stdout and "1 without_mask" in res.stdout and "1 not_a_face" in res.stdout
+    assert "1 with_mask" in res.stdout and "1 without_mask" in res.stdout and "1 not_a_face" in res.stdout, res.stdout
     manifest = json.loads((out / "manifest.json").read_text())
     files = {m["violation_id"]: m["file"] for m in manifest["items"]}
     assert files[first] == f"with_mask/{first}.jpg" and files[confirmed] == f"without_mask/{confirmed}.jpg"

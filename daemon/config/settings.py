@@ -17,6 +17,7 @@ from daemon.config.runtime import (
     SnapshotSettings,
     TransportSettings,
 )
+from daemon.config.webhooks import WebhookList
 
 
 class Settings(Section):
@@ -54,6 +55,9 @@ class Settings(Section):
     )
     console: ConsoleSettings = Field(
         default_factory=ConsoleSettings, title="Console", description="Web console and HTTP API."
+    )
+    webhooks: WebhookList = Field(
+        [], title="Webhooks", description="HTTP endpoints that receive each violation (signed JSON POST)."
     )
 
     @model_validator(mode="after")

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from alerts.payloads import set_public_url
 from daemon.config.settings import Settings
 from storage.db import Database
 
@@ -71,12 +70,11 @@ def start_console(
     frames: Mapping[str, Frame] | None = None,
 ) -> ConsoleHandle:
     """The desk side of a daemon process: the console when it is enabled, Home Assistant discovery when
-    ``mqtt.discovery`` is on, and alert links whenever ``public_url`` is set.
+    ``mqtt.discovery`` is on.
 
     ``serve_here``: one process of a deployment serves them (the events role that dispatches);
     ``frames``: each camera's last sampled frame, where the readers run in this process.
     """
-    set_public_url(settings.console.public_url)
     handle = ConsoleHandle()
     if serve_here and settings.console.enabled:
         try:
