@@ -202,6 +202,7 @@ def create_app(console: Console) -> FastAPI:  # noqa: C901 - one place that list
     )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["when"] = _fmt_time
+    templates.env.filters["iso_when"] = lambda text: _fmt_time(datetime.fromisoformat(text)) if text else "—"
     app.state.console = console
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     auth = console.auth
