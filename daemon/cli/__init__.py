@@ -10,10 +10,10 @@ import argparse
 import sys
 from typing import NoReturn
 
-from daemon.cli import bench, config, history, models, run
+from daemon.cli import bench, config, console, history, models, run
 from daemon.cli.common import CommandError
 
-GROUPS = (run, config, history, models, bench)
+GROUPS = (run, config, history, console, models, bench)
 
 
 class OneLineParser(argparse.ArgumentParser):

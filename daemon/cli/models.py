@@ -110,6 +110,7 @@ def cmd_train_mask(args: argparse.Namespace) -> int:
             seed=args.seed,
             with_val=args.with_val,
             name=args.name,
+            extra_dirs=[Path(d) for d in args.extra or []],
         )
     )
     return 0
@@ -188,6 +189,12 @@ def register(sub: Any) -> None:
         "--with-val",
         action="store_true",
         help="train on the train and val splits, keep the last epoch (the final model of a recipe fixed on val)",
+    )
+    sp.add_argument(
+        "--extra",
+        action="append",
+        metavar="DIR",
+        help="also train on these reviewed crops (DIR/<label>/*.jpg from `maskwatch export reviewed`)",
     )
     sp.set_defaults(func=cmd_train_mask)
     sp = what.add_parser("face", help="the face detector (ultralytics)")
