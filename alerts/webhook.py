@@ -18,18 +18,10 @@ import json
 import time
 import urllib.error
 import urllib.request
-import weakref
-from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from alerts.base import ChannelDownError, DeliveryError, Notifier
 from config.webhooks import WebhookSettings
-from storage.db import Database
-from storage.models import OutboxAlert, Violation
-from storage.payloads import violation_payload
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -71,43 +63,3 @@ class WebhookNotifier(Notifier):
         except (OSError, ValueError) as exc:  # refused, timed out, unreachable: an outage, not this alert's fault
             raise ChannelDownError(f"webhook {hook.name}: {exc}") from exc
         return True
-
-
-_QUEUED: weakref.WeakSet[Any] = weakref.WeakSet()  # session factories already hooked: once each
-
-
-def queue_webhooks(db: Database, hooks: list[WebhookSettings]) -> None:
-    """Queue one outbox row per matching hook with every violation the recorder writes through ``db``.
-
-    An ``after_flush`` hook of the session factory: the rows join the transaction of the
-    violation, so a violation and its webhooks are written together or not at all.
-    """
-    if not hooks or db.session in _QUEUED:
-        return
-    _QUEUED.add(db.session)
-
-    @event.listens_for(db.session, "after_flush")
-    def _seen(session: Session, _context: Any) -> None:
-        # still the flush's own state here: the new violations, with their ids
-        session.info.setdefault("new_violations", []).extend(o for o in session.new if isinstance(o, Violation))
-
-    @event.listens_for(db.session, "after_flush_postexec")
-    def _queue(session: Session, _context: Any) -> None:
-        # objects added here are flushed before the commit, in the same transaction
-        now = datetime.now(UTC)
-        for row in session.info.pop("new_violations", []):
-            payload = violation_payload(row)
-            for hook in hooks:
-                if hook.wants(row.camera, row.label):
-                    session.add(
-                        OutboxAlert(
-                            violation_id=row.id,
-                            channel="webhook",
-                            kind="violation",
-                            payload={**payload, "webhook": hook.name},
-                            status="pending",
-                            attempts=0,
-                            next_attempt_at=now,
-                            created_at=now,
-                        )
-                    )

@@ -48,11 +48,7 @@ def build_notifiers(settings: Settings) -> list[Notifier]:
 def build_recorder(settings: Settings, db: Database) -> Recorder:
     store = SnapshotStore(settings.snapshots.dir, settings.snapshots.jpeg_quality)
     set_public_url(settings.console.public_url)  # the payloads the recorder builds link the console
-    recorder = Recorder(db, store, settings.mqtt, settings.email)
-    if settings.webhooks:
-        from alerts.webhook import queue_webhooks
-
-        queue_webhooks(db, settings.webhooks)  # webhook rows join the recorder's violation transactions
+    recorder = Recorder(db, store, settings.mqtt, settings.email, settings.webhooks)
     recorder.on_opened = metrics.observe_violation
     return recorder
 
