@@ -63,7 +63,9 @@ class Daemon(RoleHost):
         if isinstance(events, EventsRole) and self.db is not None:
             # one desk per deployment: the process whose events role dispatches the alerts
             frames = reader.feed.latest if isinstance(reader, ReaderRole) else None
-            self.console = start_console(self.settings, self.db, self.health, events.dispatch, frames)
+            # the whole pipeline's health where it all runs here; a role process knows only its own
+            health = self.health if self.label == "embedded" else None
+            self.console = start_console(self.settings, self.db, health, events.dispatch, frames)
 
     def shutdown(self, drain_timeout: float = 10.0) -> None:
         if self.console is not None:

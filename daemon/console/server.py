@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # the web stack is imported only when the console is on
     import uvicorn
 
     from core.messages import Frame
-    from daemon.console.app import Console
+    from daemon.console.state import Console
 
 log = logging.getLogger("maskwatch.console")
 
@@ -96,8 +96,9 @@ def serve(
 ) -> ConsoleHandle:
     import uvicorn
 
-    from daemon.console.app import Console, create_app
+    from daemon.console.app import create_app
     from daemon.console.auth import Authenticator, first_user
+    from daemon.console.state import Console
 
     cfg = settings.console
     family = socket.AF_INET6 if ":" in cfg.host else socket.AF_INET
