@@ -34,6 +34,9 @@ class EmailNotifier(Notifier):
             f"maskwatch: {payload['label'].replace('_', ' ')} on {payload['camera']} at {payload['started_at']}"
         )
         lines = [f"{k}: {payload.get(k)}" for k in ("camera", "started_at", "label", "score", "snapshot")]
+        page = payload.get("url")  # the console's page of this violation, when console.public_url is set
+        if page:
+            lines.append(f"review: {page}")
         msg.set_content("A person without a proper mask was seen.\n\n" + "\n".join(lines) + "\n")
         rows = "".join(
             f"<tr><th align=left>{k}</th><td>{html.escape(str(payload.get(k)))}</td></tr>"
@@ -41,7 +44,8 @@ class EmailNotifier(Notifier):
         )
         msg.add_alternative(
             f"<p>A person without a proper mask was seen.</p><table>{rows}</table>"
-            f'<p><img src="cid:snapshot" alt="snapshot"></p>',
+            f'<p><img src="cid:snapshot" alt="snapshot"></p>'
+            + (f'<p><a href="{html.escape(str(page))}">Open it in the console</a></p>' if page else ""),
             subtype="html",
         )
         for key in ("snapshot", "face"):

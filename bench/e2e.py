@@ -50,15 +50,73 @@ class Load:
     alert_latency_p95_ms: float | None
     cpu_percent: float
     peak_rss_mb: float
+    console_requests: int | None = None  # pages and pictures the desk client fetched (console runs only)
 
     @property
     def realtime(self) -> bool:
         return self.sampled > 0 and self.processed >= 0.95 * self.sampled and self.latency_p95_ms < 1000
 
 
+BENCH_TOKEN = "bench-console-token-0123456789abcdef"
+
+
+def _console_yaml(work: Path) -> str:
+    """A configured user (so no first-start password is made and printed) and the desk client's token."""
+    import secrets
+
+    from daemon.console.auth import hash_password, hash_token
+
+    return (
+        f"console:\n  enabled: true\n  port: 0\n  first_user_file: {work}/console-admin.json\n"
+        f"  users:\n    - {{name: bench, password_hash: '{hash_password(secrets.token_hex(16))}'}}\n"
+        f"  api_tokens:\n    - {{name: bench, token_hash: '{hash_token(BENCH_TOKEN)}', role: viewer}}\n"
+    )
+
+
+class ConsoleClient:
+    """A desk on the console while the cameras run: the event stream open, the violation list and the
+    newest face fetched every second."""
+
+    def __init__(self, url: str):
+        import requests
+
+        self.base = url.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {BENCH_TOKEN}"
+        self.stopping = threading.Event()
+        self.requests = 0
+        self.threads = [threading.Thread(target=f, daemon=True) for f in (self._poll, self._listen)]
+        for t in self.threads:
+            t.start()
+
+    def _poll(self) -> None:
+        while not self.stopping.wait(1.0):
+            items = self.session.get(f"{self.base}/api/violations", timeout=10).json()["items"]
+            self.requests += 1
+            if items:
+                self.session.get(f"{self.base}/api/violations/{items[0]['id']}/face.jpg", timeout=10)
+                self.requests += 1
+
+    def _listen(self) -> None:
+        with self.session.get(f"{self.base}/api/events", params={"max_seconds": 600}, stream=True, timeout=10) as r:
+            for _line in r.iter_lines():
+                if self.stopping.is_set():
+                    break
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.threads[0].join(5)
+
+
 def run_load(
-    k: int, seconds: float, detect_fps: float = 5.0, transport: str = "memory", redis_url: str | None = None
+    k: int,
+    seconds: float,
+    detect_fps: float = 5.0,
+    transport: str = "memory",
+    redis_url: str | None = None,
+    console: bool = False,
 ) -> Load:
+    """``console``: the web console on too, with a client reading it all along (as a desk would)."""
     from bench.loopback.mqtt_watch import MqttWatcher
     from daemon.runner import Daemon
 
@@ -78,7 +136,7 @@ def run_load(
     settings = parse_settings(
         f"cameras:\n{cams}{transport_yaml}database:\n  url: sqlite:///{work}/mw.db\nsnapshots:\n  dir: {work}/snaps\n"
         f"mqtt:\n  enabled: true\n  port: {broker.port}\n  client_id: bench-{k}\n"
-        "delivery:\n  poll_seconds: 0.05\nmetrics:\n  enabled: false\n"
+        "delivery:\n  poll_seconds: 0.05\nmetrics:\n  enabled: false\n" + (_console_yaml(work) if console else "")
     )
     daemon = Daemon(settings)
     latencies: list[float] = []
@@ -91,6 +149,7 @@ def run_load(
             latencies.append(time.time() - det.captured_at)
 
     daemon.event_stage.on_judged = judged
+    desk = ConsoleClient(daemon.console.url) if console and daemon.console and daemon.console.url else None
     # warm-up: every camera online and the models warm
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not all(r.online for r in daemon.readers):
@@ -113,12 +172,15 @@ def run_load(
     with lock:
         lat = np.array(latencies) * 1000 if latencies else np.array([np.inf])
     alert_lat = [(t - datetime.fromisoformat(p["decided_at"]).timestamp()) * 1000 for t, p in received]
+    if desk is not None:
+        desk.stop()
     daemon.stop_event.set()
     daemon.shutdown(drain_timeout=2)
     watcher.close()
     rtsp.stop()
     broker.stop()
     return Load(
+        console_requests=desk.requests if desk is not None else None,
         cameras=k,
         seconds=wall,
         sampled=sampled,

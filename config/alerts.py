@@ -84,6 +84,15 @@ class MqttSettings(Section):
     )
     client_id: str = Field("maskwatch", title="Client id", description="MQTT client id; unique per daemon.")
     keepalive: int = Field(30, ge=5, le=65535, title="Keepalive", description="Seconds between keepalive pings.")
+    discovery: bool = Field(
+        False,
+        title="Home Assistant discovery",
+        description="Publish Home Assistant MQTT discovery per camera (unmasked-person binary sensor, today's "
+        "violations, last hour's mask rate, latest snapshot image) and keep their states retained.",
+    )
+    discovery_prefix: str = Field(
+        "homeassistant", title="Discovery prefix", description="Home Assistant's MQTT discovery prefix."
+    )
 
     @field_validator("topic_prefix")
     @classmethod

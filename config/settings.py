@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 from config.alerts import DeliverySettings, EmailSettings, MqttSettings, ViolationPolicy
 from config.base import Section
 from config.cameras import CameraSettings
+from config.console import ConsoleSettings
 from config.runtime import (
     DatabaseSettings,
     InferenceSettings,
@@ -16,6 +17,7 @@ from config.runtime import (
     SnapshotSettings,
     TransportSettings,
 )
+from config.webhooks import WebhookList
 
 
 class Settings(Section):
@@ -50,6 +52,12 @@ class Settings(Section):
     )
     metrics: MetricsSettings = Field(
         default_factory=MetricsSettings, title="Metrics", description="Prometheus metrics and health endpoint."
+    )
+    console: ConsoleSettings = Field(
+        default_factory=ConsoleSettings, title="Console", description="Web console and HTTP API."
+    )
+    webhooks: WebhookList = Field(
+        [], title="Webhooks", description="HTTP endpoints that receive each violation (signed JSON POST)."
     )
 
     @model_validator(mode="after")

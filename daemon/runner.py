@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from config.settings import Settings
+from daemon.console.server import ConsoleHandle, start_console
 from daemon.host import RoleHost
 from daemon.roles import EventsRole, InferenceRole, ReaderRole, Role, reader_cameras
 from storage.db import Database
@@ -49,6 +50,7 @@ class Daemon(RoleHost):
         label = "embedded" if len(parts) == len(ALL_ROLES) else "-".join(r.name for r in parts)
         super().__init__(settings, parts, transport, db, label)
         self.cameras = chosen
+        self.console: ConsoleHandle | None = None
 
     def _role(self, kind: type[Role]) -> Role | None:
         return next((r for r in self.roles if isinstance(r, kind)), None)
@@ -57,6 +59,18 @@ class Daemon(RoleHost):
         super().start()
         if not self.cameras and self._role(ReaderRole) is not None:
             log.warning("no camera is configured and enabled: nothing is being watched")
+        events, reader = self._role(EventsRole), self._role(ReaderRole)
+        if isinstance(events, EventsRole) and self.db is not None:
+            # one desk per deployment: the process whose events role dispatches the alerts
+            frames = reader.feed.latest if isinstance(reader, ReaderRole) else None
+            # the whole pipeline's health where it all runs here; a role process knows only its own
+            health = self.health if self.label == "embedded" else None
+            self.console = start_console(self.settings, self.db, health, events.dispatch, frames)
+
+    def shutdown(self, drain_timeout: float = 10.0) -> None:
+        if self.console is not None:
+            self.console.stop()
+        super().shutdown(drain_timeout)
 
     # what benchmarks and the status page look at
     @property

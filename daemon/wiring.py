@@ -17,6 +17,7 @@ from core import metrics as core_metrics
 from core.messages import Frame
 from daemon import metrics
 from storage.db import Database
+from storage.payloads import set_public_url
 from storage.queries import outbox_backlog
 from storage.recorder import Recorder
 from storage.retention import purge_older_than
@@ -37,12 +38,17 @@ def build_notifiers(settings: Settings) -> list[Notifier]:
         from alerts.email import EmailNotifier
 
         notifiers.append(EmailNotifier(settings.email))
+    if settings.webhooks:
+        from alerts.webhook import WebhookNotifier
+
+        notifiers.append(WebhookNotifier(settings.webhooks))
     return notifiers
 
 
 def build_recorder(settings: Settings, db: Database) -> Recorder:
     store = SnapshotStore(settings.snapshots.dir, settings.snapshots.jpeg_quality)
-    recorder = Recorder(db, store, settings.mqtt, settings.email)
+    set_public_url(settings.console.public_url)  # the payloads the recorder builds link the console
+    recorder = Recorder(db, store, settings.mqtt, settings.email, settings.webhooks)
     recorder.on_opened = metrics.observe_violation
     return recorder
 
@@ -55,9 +61,11 @@ class CameraFeed:
         self.transport = transport
         self.recorder = recorder
         self.frames_dropped = 0
+        self.latest: dict[str, Frame] = {}  # each camera's last sampled frame, for the console's thumbnail
 
     def on_frame(self, frame: Frame) -> None:
         core_metrics.FRAMES_READ.labels(frame.camera).inc()
+        self.latest[frame.camera] = frame  # a reference, no copy: encoded only when someone looks
         try:
             dropped = self.transport.publish_frame(frame)
         except Exception as exc:  # noqa: BLE001 - transport away: this frame is lost, the reader goes on

@@ -121,3 +121,17 @@ class OutboxAlert(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Review(Base):
+    """A reviewer's verdict on a violation; every click is a row (the audit trail), the newest one counts."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_violation", "violation_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    violation_id: Mapped[int] = mapped_column(ForeignKey("violations.id", ondelete="CASCADE"))
+    verdict: Mapped[str] = mapped_column(String(16))  # confirmed | false_positive
+    reason: Mapped[str | None] = mapped_column(String(16))  # masked | not_a_face | other (false positives)
+    note: Mapped[str] = mapped_column(Text, default="")
+    reviewer: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

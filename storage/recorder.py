@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config.alerts import EmailSettings, MqttSettings
+from config.webhooks import WebhookSettings
 from core.clock import utcnow
 from core.violations import OpenedViolation
 from storage.db import Database
@@ -25,11 +26,19 @@ log = logging.getLogger("maskwatch.storage")
 class Recorder:
     """The database side of the events stage (implements ``ViolationSink``)."""
 
-    def __init__(self, db: Database, snapshots: SnapshotStore, mqtt: MqttSettings, email: EmailSettings):
+    def __init__(
+        self,
+        db: Database,
+        snapshots: SnapshotStore,
+        mqtt: MqttSettings,
+        email: EmailSettings,
+        webhooks: list[WebhookSettings] | None = None,
+    ):
         self.db = db
         self.snapshots = snapshots
         self.mqtt = mqtt
         self.email = email
+        self.webhooks = webhooks or []
         self.on_opened: Callable[[str], None] | None = None  # metrics hook: camera name
 
     def _enqueue(
@@ -81,6 +90,9 @@ class Recorder:
                     for rcpt in self.email.recipients:
                         status = "skipped" if self._cooling_down(session, v.camera, rcpt) else "pending"
                         self._enqueue(session, "email", "violation", {**payload, "to": rcpt}, row.id, status)
+                for hook in self.webhooks:
+                    if hook.wants(v.camera, v.label):
+                        self._enqueue(session, "webhook", "violation", {**payload, "webhook": hook.name}, row.id)
                 vid = row.id
         except IntegrityError:
             # the same frame delivered twice (a reclaimed or redelivered message): the violation

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.conftest import run_cli
 
 
@@ -11,6 +13,9 @@ def test_bench_quick_smoke_prints_its_line() -> None:
     fields = dict(pair.split("=", 1) for pair in last.split())
     assert {"speedup_vs_naive", "realtime_cameras", "alert_latency_p95_ms"} <= set(fields)
     assert float(fields["speedup_vs_naive"]) > 0 and int(fields["realtime_cameras"]) >= 0
+    assert {"console_off_realtime", "console_on_realtime", "console_on_latency_p95_ms"} <= set(fields)
+    served = re.search(r"console on: .*, (\d+) console requests", res.stdout)
+    assert served and int(served.group(1)) > 0, "the desk client read the console during the load"
 
 
 def test_bench_cuda_runs_on_a_gpu_and_says_so_without_one() -> None:

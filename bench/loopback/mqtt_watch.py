@@ -53,7 +53,10 @@ class MqttWatcher:
         try:
             body = json.loads(msg.payload)
         except ValueError:
-            body = msg.payload.decode()
+            try:
+                body = msg.payload.decode()
+            except UnicodeDecodeError:
+                body = bytes(msg.payload)  # a picture (retained snapshots)
         with self.lock:
             self.messages.append(Received(msg.topic, body, bool(msg.retain), bool(msg.dup)))
 

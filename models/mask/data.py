@@ -194,6 +194,24 @@ def load_arrays(
     return xs, ys
 
 
+def load_folder(folder: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Face crops filed as ``folder/<label>/*.jpg`` (``maskwatch export reviewed``), as ``load_arrays`` gives them.
+
+    The crops are the daemon's own (its margin), so they go to the model input as they are;
+    folders that are not one of :data:`LABELS` (``not_a_face``) are not training data.
+    """
+    if not folder.is_dir():
+        raise OSError(f"{folder} is not a folder of <label>/*.jpg face crops")
+    images, labels = [], []
+    for index, label in enumerate(LABELS):
+        for path in sorted((folder / label).glob("*.jpg")):
+            images.append((to_model_input([read_image(path)], size)[0] * 255.0 + 0.5).astype(np.uint8))
+            labels.append(index)
+    if not images:
+        raise ValueError(f"{folder} holds no face crop under {', '.join(LABELS)}/")
+    return np.stack(images), np.array(labels, dtype=np.int64)
+
+
 def _fingerprint(samples: list[Sample]) -> str:
     """Names the cache after its samples, so a changed split never reads stale arrays."""
     text = "\n".join(

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from models.mask.arch import MASKWATCH_INPUT, THESIS_INPUT, maskwatch_cnn, thesis_cnn
-from models.mask.data import DATASETS, LABELS, class_weights, load_arrays
+from models.mask.data import DATASETS, LABELS, class_weights, load_arrays, load_folder
 from models.shared_data import REPO_ROOT
 
 MODELS_DIR = REPO_ROOT / "models"
@@ -47,6 +47,7 @@ class MaskTrainOptions:
     threads: int = 2
     seed: int = 0
     with_val: bool = False  # ours: train on train + val and keep the last epoch (the final model of a fixed recipe)
+    extra_dirs: list[Path] = field(default_factory=list)  # ours: reviewed crops (`maskwatch export reviewed`)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -69,9 +70,12 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
     thesis = opts.arch == "thesis"
     if thesis and opts.with_val:
         raise ValueError("--with-val is for ours: the thesis run already trains on train + val (test is held out)")
+    if thesis and opts.extra_dirs:
+        raise ValueError("--extra is for ours: the thesis CNN has two classes and its own fixed data")
     size = THESIS_INPUT if thesis else opts.size
     name = opts.name or opts.arch
     strength = 0.0  # the thesis trained without augmentation
+    extra_images = 0
     if thesis:
         # As the thesis did: masks-cls only, 85 % for training (our train + val), 15 % test.
         train = _concat([load_arrays("masks-cls", p, size, opts.limit) for p in ("train", "val")])
@@ -88,6 +92,12 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
             # Real below-nose faces are what the model is short of; once the recipe is fixed
             # on val, val's faces are worth more in training. Val figures are then not held out.
             train = _concat([train, val])
+        extras = [load_folder(d, size) for d in opts.extra_dirs]
+        extra_images = sum(len(x) for x, _ in extras)
+        if extras:
+            # the reviewers' corrections of this site's cameras: training data, never val
+            train = _concat([train, *extras])
+            print(f"adding {extra_images} reviewed crops from {', '.join(map(str, opts.extra_dirs))}")
         model = maskwatch_cnn(len(LABELS), size, opts.width, opts.layout)
         if opts.init:
             # global pooling: the weights of one input size load into another
@@ -134,6 +144,8 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         "train_images": int(len(train[0])),
         "val_images": int(len(val[0])),
         "val_in_training": opts.with_val,
+        "extra_dirs": [str(d) for d in opts.extra_dirs],
+        "extra_images": extra_images,
         "minutes": round((time.time() - started) / 60, 1),
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
     }

@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from daemon.cli.common import media_exit_code, report_media_error
 from workers.sources import MediaError
 from workers.weights import resolve_model_path
 
@@ -42,7 +43,6 @@ def iter_images(paths: list[str]) -> Iterator[Path]:
 
 
 def classify_paths(paths: list[str], as_json: bool, model: str, batch: int = 32) -> int:
-    from daemon.cli import media_exit_code, report_media_error
     from workers.classifier import MaskClassifier
 
     clf = MaskClassifier(resolve_model_path(model))
@@ -96,7 +96,6 @@ def detect_paths(paths: list[str], as_json: bool, detector: str, classifier: str
     from config.cameras import CameraSettings
     from config.runtime import InferenceSettings
     from core.messages import Frame
-    from daemon.cli import media_exit_code, report_media_error
     from workers.inference import InferenceStage
 
     settings = InferenceSettings(

@@ -1,0 +1,1 @@
+"""The web console and HTTP API over the violation history (issue 23)."""
