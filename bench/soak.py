@@ -554,8 +554,6 @@ def check(rig: Rig, feeds: list[Feed], watcher: MqttWatcher, sampler: Sampler, t
             "plays": plays,
             "out_of_range": out_of_range,
             "mqtt_redelivered": redelivered,
-            # informational: under systemd (PrivateTmp) a restart starts from an empty /tmp
-            "tmp_left": len(list((rig.workdir / "tmp").iterdir())) if (rig.workdir / "tmp").is_dir() else 0,
             "rss_growth_mb": rss_growth,
             "fd_growth": fd_growth,
             "ok": int(ok),
@@ -563,6 +561,8 @@ def check(rig: Rig, feeds: list[Feed], watcher: MqttWatcher, sampler: Sampler, t
         "cameras": per_camera,
         "faults": [f.__dict__ for f in rig.faults],
         "problems": problems,
+        # not an invariant (under systemd, PrivateTmp empties /tmp at each start): what kills left behind
+        "tmp_left": sorted(p.name for p in (rig.workdir / "tmp").iterdir()) if (rig.workdir / "tmp").is_dir() else [],
         "samples": sampler.samples,
     }
 
@@ -693,6 +693,10 @@ def run_soak(opts: SoakOptions) -> int:
         if code != 0:
             result["problems"].append(f"the daemon exited {code} on SIGTERM")
             result["summary"]["ok"] = 0
+    except BaseException:
+        if pg_data is not None:
+            shutil.rmtree(pg_data, ignore_errors=True)
+        raise
     finally:
         stop_sampling.set()
         if daemon is not None and daemon.proc is not None and daemon.proc.poll() is None:
@@ -702,8 +706,6 @@ def run_soak(opts: SoakOptions) -> int:
         for server in reversed(started):
             server.stop()
         smtp.stop()
-        if pg_data is not None:
-            shutil.rmtree(pg_data, ignore_errors=True)
     (workdir / "summary.json").write_text(json.dumps(result, indent=1, default=str))
     for cam, c in result["cameras"].items():
         log(
@@ -712,10 +714,15 @@ def run_soak(opts: SoakOptions) -> int:
         )
     for f in result["faults"]:
         log(f"fault {f['name']} at +{f['start'] - t0:.0f} s for {f['end'] - f['start']:.1f} s")
+    log(f"left in the daemon's TMPDIR: {', '.join(result['tmp_left']) or 'nothing'}")
     for p in result["problems"]:
         log(f"FAILED: {p}")
     print(" ".join(f"{k}={v}" for k, v in result["summary"].items()), flush=True)
     ok = bool(result["summary"]["ok"])
+    if pg_data is not None and ok:
+        shutil.rmtree(pg_data, ignore_errors=True)
+    elif pg_data is not None:
+        log(f"kept the PostgreSQL data in {pg_data} (postgres -D it to look)")
     if ok and opts.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
     else:
