@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from bench.loopback.procs import Server, free_port, mosquitto, postgres_server, redis_server, rtsp_server
+from bench.loopback.smtp import SmtpServer
 from models.shared_data import REPO_ROOT, shared_dir
-from tests.servers.smtp import SmtpServer
 
 SHARED = shared_dir()
 VIDEOS = SHARED / "videos"

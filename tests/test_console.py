@@ -317,7 +317,7 @@ def test_home_assistant_discovers_the_camera_and_gets_its_states(desk: Desk) -> 
     try:
         configs = wait_for(
             lambda: (
-                (found := {t: b for t, b, _ in discovery.messages if "maskwatch_door" in t})
+                (found := {m.topic: m.body for m in discovery.messages if "maskwatch_door" in m.topic})
                 and len(found) == 4
                 and found
             ),
@@ -343,12 +343,12 @@ def test_home_assistant_discovers_the_camera_and_gets_its_states(desk: Desk) -> 
     later = MqttWatcher(desk.broker_port, topic="#")
     try:  # retained: a Home Assistant that starts later gets the configs and the picture at once
         wait_for(
-            lambda: {t for t, _, retained in later.messages if retained} >= {*configs, "maskwatch/door/snapshot"},
+            lambda: {m.topic for m in later.messages if m.retain} >= {*configs, "maskwatch/door/snapshot"},
             15,
             "the retained configs and snapshot",
         )
-        assert picture in [b for t, b, retained in later.messages if retained and t == "maskwatch/door/snapshot"]
-        assert GONE_CONFIG not in {t for t, _, _ in later.messages}, "the config of a camera that left stays"
+        assert picture in [m.body for m in later.messages if m.retain and m.topic == "maskwatch/door/snapshot"]
+        assert GONE_CONFIG not in {m.topic for m in later.messages}, "the config of a camera that left stays"
     finally:
         later.close()
 

@@ -92,10 +92,17 @@ def redis_server(workdir: Path, password: str | None = None, tls: LoopbackPki | 
     return Server(argv, port, workdir)
 
 
-def mosquitto(workdir: Path, tls: LoopbackPki | None = None, users: dict[str, str] | None = None) -> Server:
-    """Anonymous and plain by default; with ``tls`` it speaks only TLS, with ``users`` it wants a login."""
+def mosquitto(
+    workdir: Path, tls: LoopbackPki | None = None, users: dict[str, str] | None = None, persistent: bool = False
+) -> Server:
+    """Anonymous and plain by default; with ``tls`` it speaks only TLS, with ``users`` it wants a login.
+
+    ``persistent`` keeps sessions and queued QoS 1 messages in ``workdir`` across a restart (saved at
+    SIGTERM), as a production broker does: what the soak's broker down-and-up needs.
+    """
     port = free_port()
-    lines = [f"listener {port} 127.0.0.1", "persistence false"]
+    lines = [f"listener {port} 127.0.0.1"]
+    lines += ["persistence true", f"persistence_location {workdir}/"] if persistent else ["persistence false"]
     if os.geteuid() == 0:
         lines.append("user root")  # as root it would drop to a user that cannot read a private workdir
     if tls is not None:

@@ -5,9 +5,12 @@ usage: rtsp_server.py [--passthrough] PORT MOUNT=CLIP [MOUNT=CLIP ...]
 --passthrough sends an MP4's H.264 as it is (no re-encoding: cheap, for benchmarks).
 Each clip is decoded and re-encoded to H.264 at 15 fps in real time on rtsp://127.0.0.1:PORT/MOUNT;
 every client session starts the clip from its beginning (reconnecting replays it).
+Each session's start and end are printed ("play MOUNT UNIX_TIME", "closed MOUNT UNIX_TIME"):
+the soak knows from them what part of a clip a camera was shown.
 """
 
 import sys
+import time
 
 import gi
 
@@ -37,6 +40,22 @@ class ClipFactory(GstRtspServer.RTSPMediaFactory):
         return Gst.parse_launch(launch)
 
 
+def log_sessions(server, client):
+    """Print when a client starts playing a mount and when its connection ends."""
+    played = []
+
+    def on_play(_client, ctx):
+        played.append(ctx.uri.abspath.lstrip("/"))
+        print(f"play {played[-1]} {time.time():.3f}", flush=True)
+
+    def on_closed(_client):
+        for mount in played:
+            print(f"closed {mount} {time.time():.3f}", flush=True)
+
+    client.connect("play-request", on_play)
+    client.connect("closed", on_closed)
+
+
 def main():
     args = sys.argv[1:]
     passthrough = "--passthrough" in args
@@ -51,6 +70,7 @@ def main():
         factory = ClipFactory(clip, passthrough)
         factory.set_shared(False)
         mounts.add_factory(f"/{mount}", factory)
+    server.connect("client-connected", log_sessions)
     server.attach(None)
     print(f"rtsp server on 127.0.0.1:{port}", flush=True)
     GLib.MainLoop().run()

@@ -1,4 +1,4 @@
-"""An SMTP inbox for the tests (aiosmtpd on loopback) that can be told to refuse mail."""
+"""An SMTP inbox for the tests and the soak (aiosmtpd on loopback) that can be told to refuse mail."""
 
 from __future__ import annotations
 
