@@ -97,7 +97,7 @@ class Dispatcher:
                 row.attempts += 1
 
     def _channel_down(self, alert: OutboxAlert, error: str) -> None:
-        """Back off the whole channel; the alert keeps its attempts (an outage only delays)."""
+        """Back off the whole channel; the alert keeps its attempts (an outage or a deferral only delays)."""
         streak = self._down.get(alert.channel, (0, 0.0))[0] + 1
         delay = self.backoff(streak)
         self._down[alert.channel] = (streak, time.monotonic() + delay)

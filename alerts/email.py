@@ -15,6 +15,15 @@ from alerts.base import ChannelDownError, DeliveryError, Notifier
 from config.alerts import EmailSettings
 
 
+def _temporary(exc: smtplib.SMTPException) -> bool:
+    """An SMTP refusal with a 4xx code (RFC 5321: transient, retry later) rather than a 5xx."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+    else:
+        codes = [getattr(exc, "smtp_code", 500)]
+    return bool(codes) and all(400 <= int(code) < 500 for code in codes)
+
+
 class EmailNotifier(Notifier):
     channel = "email"
 
@@ -85,6 +94,8 @@ class EmailNotifier(Notifier):
             try:
                 smtp.send_message(msg)
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+                if _temporary(exc):  # 4xx, "try again later": the server's state, not this mail's fault
+                    raise ChannelDownError(f"{where} deferred the message: {exc}") from exc
                 raise DeliveryError(f"{where} refused the message: {exc}") from exc
             except (OSError, smtplib.SMTPException) as exc:
                 raise ChannelDownError(f"{where}: {exc}") from exc

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from dataclasses import dataclass
+from datetime import time as dtime
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, field_validator
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -117,19 +119,41 @@ class SnapshotSettings(Section):
     jpeg_quality: int = Field(90, ge=30, le=100, title="JPEG quality", description="Snapshot JPEG quality.")
 
 
+@dataclass(frozen=True)
+class ActiveHours:
+    """A daily window of local time, parsed once at load (it may wrap past midnight)."""
+
+    start: dtime
+    end: dtime  # time.max for 24:00
+
+    @classmethod
+    def parse(cls, value: object) -> object:
+        """'HH:MM-HH:MM' into an ActiveHours; anything else is left for pydantic to refuse."""
+        if not isinstance(value, str):
+            return value
+        if not HOURS.match(value):
+            raise ValueError("must look like '07:00-19:00'")
+        start, end = value.split("-")
+        return cls(dtime.fromisoformat(start), dtime.max if end.startswith("24") else dtime.fromisoformat(end))
+
+    def contains(self, local: dtime) -> bool:
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def __str__(self) -> str:
+        end = "24:00" if self.end == dtime.max else self.end.strftime("%H:%M")
+        return f"{self.start.strftime('%H:%M')}-{end}"
+
+
 class ScheduleSettings(Section):
-    active_hours: str | None = Field(
+    active_hours: Annotated[
+        ActiveHours | None, BeforeValidator(ActiveHours.parse), PlainSerializer(lambda h: str(h) if h else None)
+    ] = Field(
         None,
         title="Active hours",
         description="'HH:MM-HH:MM' local time during which violations are raised; unset means always.",
     )
-
-    @field_validator("active_hours")
-    @classmethod
-    def _hours(cls, value: str | None) -> str | None:
-        if value is not None and not HOURS.match(value):
-            raise ValueError("must look like '07:00-19:00'")
-        return value
 
 
 class LoggingSettings(Section):

@@ -109,7 +109,8 @@ def test_smtp_refusing_is_retried_later(tmp_path: Path, broker, smtp) -> None:
     assert smtp.inbox.messages == []
     with db.session() as s:
         mail = s.scalars(select(OutboxAlert).where(OutboxAlert.channel == "email")).one()
-        assert mail.status == "pending" and mail.attempts >= 1 and "451" in (mail.last_error or "")
+        # 451 is "try again later" (RFC 5321 4xx): it defers, it does not use up delivery.max_attempts
+        assert mail.status == "pending" and mail.attempts == 0 and "451" in (mail.last_error or "")
     smtp.inbox.refuse = False
     wait_for(lambda: (dispatcher.dispatch_due() or True) and len(smtp.inbox.messages) == 1, 20, "the retried mail")
     time.sleep(0.5)

@@ -315,3 +315,17 @@ def test_unreachable_database_at_run_is_one_line(tmp_path: Path) -> None:
     res = run_cli("run", "--config", str(cfg), timeout=60)
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
     assert res.stderr.splitlines()[-1].startswith("maskwatch run: cannot open the database: connection failed:")
+
+
+def test_active_hours_are_parsed_once_and_may_wrap_past_midnight() -> None:
+    from datetime import time
+
+    from config.settings import Settings
+
+    night = Settings.model_validate({"cameras": [], "schedule": {"active_hours": "22:00-06:00"}}).schedule
+    assert night.active_hours is not None
+    assert night.active_hours.contains(time(23, 30)) and night.active_hours.contains(time(5, 59))
+    assert not night.active_hours.contains(time(12, 0))
+    day = Settings.model_validate({"cameras": [], "schedule": {"active_hours": "07:00-24:00"}}).schedule
+    assert day.active_hours is not None and day.active_hours.contains(time(23, 59, 59))
+    assert night.model_dump() == {"active_hours": "22:00-06:00"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -23,10 +24,13 @@ def _violations(stdout: str) -> list[tuple[str, str, int]]:
 
 @pytest.mark.slow
 def test_the_wheel_runs_outside_the_checkout_with_its_packaged_weights(tmp_path: Path) -> None:
-    wheels = tmp_path / "wheels"
+    wheels, source = tmp_path / "wheels", tmp_path / "source"
+    # built from a copy, so that setuptools' build/ never lands in (or is reused from) the checkout
+    junk = (".git", ".venv", "build", "*.egg-info", "__pycache__", ".cache", "var", "research", "docs", "bench")
+    shutil.copytree(REPO_ROOT, source, ignore=shutil.ignore_patterns(*junk))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels), "."],
-        cwd=REPO_ROOT,
+        cwd=source,
         check=True,
         capture_output=True,
         timeout=300,
@@ -64,6 +68,16 @@ def test_the_wheel_runs_outside_the_checkout_with_its_packaged_weights(tmp_path:
     assert installed.returncode == 0, installed.stderr[-3000:]
     from_checkout = run_cli("scan", "--json", str(CLIP), check=True)
     assert _violations(installed.stdout) == _violations(from_checkout.stdout) != []
+    run = subprocess.run(
+        [str(venv / "bin" / "maskwatch"), "run", "--config", str(camera_only)],
+        cwd=away, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]  # the file camera ended: the daemon stops by itself
+    listed = subprocess.run(
+        [str(venv / "bin" / "maskwatch"), "violations", "--config", str(camera_only), "--format", "json"],
+        cwd=away, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert [v["camera"] for v in json.loads(listed.stdout)] == ["door"], listed.stderr
     training = subprocess.run(
         [str(venv / "bin" / "maskwatch"), "train", "mask"],
         cwd=away, env=env, capture_output=True, text=True, timeout=120,

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from datetime import time as dtime
 
 from config.alerts import ViolationPolicy
 from config.cameras import CameraSettings
+from config.runtime import ActiveHours
 from core.messages import Detections, Face
 from core.violations import OpenedViolation, ViolationSink
 from workers.tracking import FaceTracker
@@ -57,19 +57,17 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
-def within_hours(active_hours: str | None, ts: float) -> bool:
-    if not active_hours:
-        return True
-    start_s, end_s = active_hours.split("-")
-    local = datetime.fromtimestamp(ts).time()
-    start = dtime.fromisoformat(start_s)
-    end = dtime.max if end_s.startswith("24") else dtime.fromisoformat(end_s)
-    return start <= local < end if start <= end else (local >= start or local < end)
+def within_hours(active_hours: ActiveHours | None, ts: float) -> bool:
+    return active_hours is None or active_hours.contains(datetime.fromtimestamp(ts).time())
 
 
 class CameraViolations:
     def __init__(
-        self, camera: CameraSettings, policy: ViolationPolicy, sink: ViolationSink, active_hours: str | None = None
+        self,
+        camera: CameraSettings,
+        policy: ViolationPolicy,
+        sink: ViolationSink,
+        active_hours: ActiveHours | None = None,
     ):
         self.camera = camera
         self.policy = policy

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -158,36 +159,36 @@ def _violations_ctx(console: Console, page: int, **raw: str | None) -> dict[str,
     }
 
 
+@dataclass
+class ViolationsQuery:
+    """The Violations page's filters and page, as query parameters (one definition for the page
+    and for its live-updated rows)."""
+
+    camera: str | None = None
+    label: str | None = None
+    review: str | None = None
+    since: str | None = None
+    until: str | None = None
+    page: Annotated[int, Query(ge=1, le=100000)] = 1
+
+    def context(self, console: Console) -> dict[str, Any]:
+        raw = {"camera": self.camera, "label": self.label, "review": self.review, "since": self.since}
+        return _violations_ctx(console, self.page, **raw, until=self.until)
+
+
+Filters = Annotated[ViolationsQuery, Depends()]
+
+
 @router.get("/violations")
-def violations_page(
-    request: Request,
-    who: PageUser,
-    console: ConsoleDep,
-    camera: str | None = None,
-    label: str | None = None,
-    review: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    page: Annotated[int, Query(ge=1, le=100000)] = 1,
-) -> Response:
-    ctx = _violations_ctx(console, page, camera=camera, label=label, review=review, since=since, until=until)
+def violations_page(request: Request, who: PageUser, console: ConsoleDep, query: Filters) -> Response:
+    ctx = query.context(console)
     return render(request, "violations.html", who, status_code=422 if ctx["error"] else 200, **ctx)
 
 
 @router.get("/violations/rows")
-def violations_rows(
-    request: Request,
-    who: PageUser,
-    console: ConsoleDep,
-    camera: str | None = None,
-    label: str | None = None,
-    review: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    page: Annotated[int, Query(ge=1, le=100000)] = 1,
-) -> Response:
+def violations_rows(request: Request, who: PageUser, console: ConsoleDep, query: Filters) -> Response:
     """The table body alone, for the live update of the Violations page."""
-    ctx = _violations_ctx(console, page, camera=camera, label=label, review=review, since=since, until=until)
+    ctx = query.context(console)
     response = render(request, "_rows.html", who, **ctx)
     response.headers["X-Total-Count"] = str(ctx["total"])
     return response
