@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
+import pytest
 
 from config.alerts import ViolationPolicy
 from config.cameras import CameraSettings
@@ -133,3 +136,26 @@ def test_a_violation_the_database_refused_once_is_recorded_on_the_next_frame() -
         except OSError:
             continue  # the events loop logs it and goes on with the next detections
     assert sink.failures == 0 and len(sink.violations) == 1
+
+
+def test_a_track_that_ends_while_the_database_is_away_is_ended_on_the_next_round() -> None:
+    """PostgreSQL briefly down: the writes at a track's end fail; the track stays until they succeed."""
+
+    class Away(ListSink):
+        down = True
+
+        def person_seen(self, camera: str, at: datetime, label: str) -> None:
+            if self.down:
+                raise OSError("connection refused")
+            super().person_seen(camera, at, label)
+
+    sink = Away()
+    cam = CameraViolations(CameraSettings(name="door", url="x.mp4"), ViolationPolicy(track_lost_seconds=1.0), sink)
+    _feed(cam, 1000.0, 3.0, (100, 100, 160, 170), "without_mask", 1)
+    assert len(sink.violations) == 1 and sink.violations[0].ended_at is None
+    with pytest.raises(OSError):
+        cam.expire(1010.0)
+    assert sink.violations[0].ended_at is not None, "closed before the write that failed"
+    sink.down = False
+    cam.expire(1011.0)
+    assert cam.tracks == {}

@@ -204,10 +204,14 @@ class CameraViolations:
         }
         for track_id, track in list(self.tracks.items()):
             if everything or now - track.last_seen > self.policy.track_lost_seconds:
-                del self.tracks[track_id]
-                if track.labels:
-                    self.sink.person_seen(self.camera.name, _utc(track.first_seen), track.labels.most_common(1)[0][0])
+                # each write is marked done only once it succeeded, and the track goes last: if the
+                # database is away, the sink raises and the next round ends the track again
                 if track.violation_id is not None:
                     best = track.best[1] if track.best is not None and track.improved else None
                     ended = reason if everything else "track_lost"
                     self.sink.closed(track.violation_id, _utc(track.last_seen), track.peak, best, ended)
+                    track.violation_id = None
+                if track.labels:
+                    self.sink.person_seen(self.camera.name, _utc(track.first_seen), track.labels.most_common(1)[0][0])
+                    track.labels.clear()
+                del self.tracks[track_id]
