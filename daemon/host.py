@@ -68,7 +68,9 @@ class RoleHost:
             threading.Thread(target=self._write_status, name="status", daemon=True).start()
         else:
             self.health_server = serve_metrics(self.settings, self.health)
-        for role in self.roles:
+        # consumers first (models loaded, events listening), sources last: no camera's first
+        # seconds are dropped while the models load
+        for role in reversed(self.roles):
             role.start(self.beats)
         WatchdogFeeder(self.beats.stale, self.stop_event).start()
         log.info("maskwatch %s running: %s", self.label, ", ".join(r.name for r in self.roles))

@@ -9,6 +9,7 @@ in the database, messages on the broker, mail in the inbox, files on disk.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -303,3 +304,19 @@ def test_run_over_redis_on_one_host_serves_one_metrics_port_and_records(workdir:
     log = (workdir / "run.log").read_text()
     assert code == 0, log[-3000:]
     assert "Address already in use" not in log and "restarting in" not in log
+
+
+def test_notify_never_blocks_on_a_receiver_that_stopped_reading(tmp_path: Path) -> None:
+    """A full notify queue must not hang the daemon (its STOPPING=1 at shutdown included)."""
+    from daemon.systemd import notify
+
+    systemd = FakeSystemd(tmp_path / "notify.sock")  # bound, never read
+    os.environ["NOTIFY_SOCKET"] = str(systemd.path)
+    try:
+        started = time.monotonic()
+        sent = [notify("WATCHDOG=1") for _ in range(50)]
+        assert time.monotonic() - started < 2.0
+        assert sent[0] and not all(sent), "the first ones queued, the rest dropped, none blocked"
+    finally:
+        del os.environ["NOTIFY_SOCKET"]
+        systemd.close()
