@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -320,3 +321,19 @@ def test_notify_never_blocks_on_a_receiver_that_stopped_reading(tmp_path: Path) 
     finally:
         del os.environ["NOTIFY_SOCKET"]
         systemd.close()
+
+
+@pytest.mark.faults
+def test_the_supervisor_kills_and_restarts_a_wedged_child(workdir: Path, redis: Server) -> None:
+    """A child that lives but no longer works (its inference loop wedged on purpose) is restarted."""
+    cfg = _config(workdir, f"sqlite:///{workdir}/mw.db", loop=True, redis_port=redis.port)
+    run = start_cli(workdir, "run.log", "run", "--config", str(cfg), env={"MASKWATCH_TEST_WEDGE": "inference:0"})
+    log = workdir / "run.log"
+    try:
+        wait_for(lambda: re.search(r"infer \(pid \d+\) is wedged: loop\(s\) not beating: inference", log.read_text()),
+                 120, "the wedged infer child noticed")  # fmt: skip
+        wait_for(lambda: "restarted infer" in log.read_text(), 60, "the wedged child restarted")
+        assert run.poll() is None
+    finally:
+        run.send_signal(signal.SIGTERM)
+        run.wait(90)
