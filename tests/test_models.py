@@ -10,7 +10,7 @@ import pytest
 
 from models.face.teachers import iou
 from models.mask.data import LABELS, pair_number, split_samples
-from models.shared_data import REPO_ROOT, shared_dir
+from models.shared_data import REPO_ROOT, read_image, shared_dir
 from tests.conftest import run_cli
 
 CLASSIFY_FLOOR = 0.95  # shipped classifier on a fixed sample of held-out test images
@@ -226,3 +226,111 @@ def test_train_face_one_epoch_without_downloads(tmp_path: Path) -> None:
     assert (REPO_ROOT / "workers" / "weights" / "face_detector.pt").read_bytes() == before
     record = json.loads(out[out.index("{\n") :].split("\n}\n")[0] + "\n}")
     assert record["epochs"] == 1 and record["train_images"] == 6
+
+
+def test_painted_masks_cover_the_nose_when_worn_right_and_uncover_it_when_not() -> None:
+    """Issue 24: template masks painted by landmarks sit over the nose and mouth, or below the nose."""
+    import cv2
+    import numpy as np
+
+    from models.mask.painted import WORK_PX, face_anchors, face_landmarks, mask_templates, paint_mask
+
+    assert {t.family for t in mask_templates()} >= {"surgical", "cloth", "N95", "KN95", "gas"}
+    bare = [s.image for s in split_samples("masks-cls-synthetic")["test"] if s.label == LABELS.index("without_mask")]
+    covered = uncovered = tried = 0
+    for seed, path in enumerate(bare[:12]):
+        face = cv2.resize(read_image(path), (WORK_PX, WORK_PX))
+        lm = face_landmarks(face)
+        if lm is None:
+            continue
+        tried += 1
+        worn, _ = face_anchors(lm, lowered=None)
+        pulled, _ = face_anchors(lm, lowered=0.5)
+        assert pulled[1][1] > lm[2][1] > worn[1][1]  # the top edge: on the bridge, or below the nose tip
+        nose, mouth = lm[2], lm[3:].mean(0)
+
+        def changed(img: np.ndarray, at: np.ndarray, bare_face: np.ndarray = face) -> float:
+            x, y = int(at[0]), int(at[1])
+            patch = (slice(max(y - 3, 0), y + 4), slice(max(x - 3, 0), x + 4))
+            return float(np.abs(img[patch].astype(int) - bare_face[patch].astype(int)).mean())
+
+        right = paint_mask(face, np.random.default_rng(seed), lowered=False)
+        wrong = paint_mask(face, np.random.default_rng(seed), lowered=True)
+        assert right is not None and wrong is not None and right.shape == face.shape
+        for eye in lm[:2]:  # the eyes stay bare
+            assert changed(right, eye) < 4.0 and changed(wrong, eye) < 4.0
+        covered += changed(right, (nose + mouth) / 2) > 8.0
+        chin = mouth + (mouth - nose) * 0.8
+        uncovered += changed(wrong, nose - (mouth - nose) * 0.3) < 2.0 and changed(wrong, chin) > 8.0
+    assert tried >= 8
+    assert covered >= tried - 1 and uncovered >= tried - 2, (covered, uncovered, tried)
+
+
+def test_cross_collection_folds_keep_each_collection_out_of_its_own_training() -> None:
+    """A collection held out leaves training with everything made from it (lowered, painted faces)."""
+    from models.mask.crossval import RECIPES
+    from models.mask.data import COLLECTION_OF, COLLECTIONS, collection_datasets
+
+    painted = RECIPES[2]
+    for held_out in COLLECTIONS:
+        kept = [d for c in COLLECTIONS if c != held_out for d in collection_datasets(c, painted.datasets)]
+        assert all(COLLECTION_OF.get(d, d) != held_out for d in kept)
+        assert set(kept) | set(collection_datasets(held_out, painted.datasets)) == set(painted.datasets)
+    assert "masks-lowered" in collection_datasets("masks-cls-synthetic", painted.datasets)
+
+
+@pytest.mark.slow
+def test_eval_masks_cross_collection_one_run(tmp_path: Path) -> None:
+    """Issue 24's table in one run (quick form: one epoch, a dozen faces per split), the thesis CNN
+    and the shipped recipe as its first two rows, four folds each, resumed from what is recorded."""
+    quick = ["--limit", "12", "--epochs", "1", "--no-report", "--results", str(tmp_path)]
+    run_cli("eval", "masks", "--cross-collection", *quick, timeout=900, check=True)
+    table = json.loads((tmp_path / "table.json").read_text())["recipes"]
+    names = list(table)
+    assert names[0].startswith("thesis CNN") and names[1].startswith("shipped recipe") and len(names) >= 3
+    for row in table.values():
+        assert set(row["folds"]) == {"masks-cls", "masks-cls-synthetic", "masks-worn", "masks-det"}
+        for held_out, fold in row["folds"].items():
+            assert fold["n"] > 0 and 0.0 <= fold["accuracy"] <= 1.0 and fold["epochs"] == 1
+            assert fold["three_classes"] == (held_out in ("masks-worn", "masks-det")), held_out
+            assert sum(b["n"] for b in fold["by_width"].values()) == fold["n"]
+        assert row["folds"]["masks-cls"]["unmasked_recall"] is not None
+        assert row["folds"]["masks-worn"]["unmasked_recall"] is None  # MaskedFace-Net has no bare faces
+        assert 0.0 <= row["mean"]["masked_recall"] <= 1.0
+    painted, shipped = table[names[2]]["folds"], table[names[1]]["folds"]
+    assert all(painted[c]["train_n"] > shipped[c]["train_n"] for c in painted)  # the painted faces are added
+    scene = table[names[1]]["folds"]["masks-det"]["incorrect_mask"]
+    assert scene["n"] > 0 and scene["recall_ci"][0] <= scene["recall"] <= scene["recall_ci"][1]
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.e1.*.json")}
+    assert len(before) == 4 * len(names)
+    run_cli("eval", "masks", "--cross-collection", *quick, timeout=300, check=True)  # resumes: trains nothing
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.e1.*.json")} == before
+
+
+def test_operating_points_compare_recall_at_equal_false_positives() -> None:
+    """Issue 25: our recall >= 24 px at the daemon's threshold and at each teacher's false positives."""
+    from models.face.evaluate import SHIPPED_THRESHOLD, evaluate_detections, operating_points
+
+    big, small = (0.0, 0.0, 40.0, 40.0), (100.0, 100.0, 110.0, 110.0)
+    truths = [[big, small]] * 4
+    miss = (300.0, 300.0, 340.0, 340.0)
+    ours = [[(big, 0.9), (small, 0.3), (miss, 0.6), (miss, 0.2)]] * 4  # 4 FPs at 0.35, 8 at any score
+    teacher = [[(big, 0.8), (miss, 0.55)]] * 2 + [[(miss, 0.1)]] * 2  # 2 FPs at 0.5, recall >= 24 px 0.5
+    results = [
+        evaluate_detections(ours, truths, "maskwatch test", 1.0),
+        evaluate_detections(teacher, truths, "teacher", 1.0),
+    ]
+    assert results[0].at(SHIPPED_THRESHOLD) == (1.0, 4)
+    points = {p["against"]: p for p in operating_points(results)}
+    at_teacher = points["teacher at 0.5"]
+    assert at_teacher["false_positives"] <= 2 and at_teacher["threshold"] > 0.6
+    assert at_teacher["recall_big"] == 1.0 and at_teacher["teacher_recall_big"] == 0.5
+    assert points["shipped threshold"]["threshold"] == SHIPPED_THRESHOLD
+
+
+@pytest.mark.slow
+def test_eval_faces_prints_the_operating_points() -> None:
+    res = run_cli("eval", "faces", "--no-report", "--limit", "6", timeout=600, check=True)
+    assert re.search(r"maskwatch face_detector\.onnx @416 +at shipped threshold +threshold 0\.350", res.stdout)
+    for teacher in ("yunet", "yunet-x2", "retinaface-mnet025"):
+        assert re.search(rf"@416 +at {re.escape(teacher)} at 0\.5 +threshold [01]\.\d+ recall>=24px", res.stdout)

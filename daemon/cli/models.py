@@ -104,6 +104,8 @@ def cmd_train_mask(args: argparse.Namespace) -> int:
             lr=args.lr,
             augment=args.augment,
             lowres=args.lowres,
+            hue=args.hue,
+            painted=args.painted,
             soup=[Path(p) for p in args.soup or []],
             width=args.width,
             layout=args.layout,
@@ -132,7 +134,17 @@ def cmd_train_face(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.what == "faces":
-        checkout_module("eval faces", "models.face.evaluate").evaluate_faces(write_report=not args.no_report)
+        checkout_module("eval faces", "models.face.evaluate").evaluate_faces(
+            write_report=not args.no_report, limit=args.limit
+        )
+    elif args.cross_collection:
+        checkout_module("eval masks", "models.mask.crossval").cross_collection(
+            write_report=not args.no_report,
+            limit=args.limit,
+            epochs=args.epochs,
+            fresh=args.fresh,
+            **({"out_dir": Path(args.results)} if args.results else {}),
+        )
     else:
         checkout_module("eval masks", "models.mask.compare").compare_masks(write_report=not args.no_report)
     return 0
@@ -182,6 +194,8 @@ def register(sub: Any) -> None:
     sp.add_argument(
         "--soup", nargs="+", metavar="KERAS", help="average these fine-tunes' weights into one model (no training)"
     )
+    sp.add_argument("--hue", type=float, default=0.0, help="share of images hue-rotated (mask colours)")
+    sp.add_argument("--painted", action="store_true", help="also train on bare faces with painted masks")
     sp.add_argument("--width", type=float, default=1.0, help="channel multiplier of ours")
     sp.add_argument("--layout", choices=["wide", "compact"], default="wide", help="our network's layout")
     sp.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling, augmentation)")
@@ -210,6 +224,19 @@ def register(sub: Any) -> None:
     sp = sub.add_parser("eval", help="evaluate the shipped models")
     sp.add_argument("what", choices=["faces", "masks"])
     sp.add_argument("--no-report", action="store_true")
+    sp.add_argument(
+        "--cross-collection",
+        action="store_true",
+        help="masks: leave each collection out in turn, train every recipe on the others, test on it",
+    )
+    sp.add_argument(
+        "--limit", type=int, help="quick check: faces, the first N val scenes; --cross-collection, N faces per split"
+    )
+    sp.add_argument("--epochs", type=int, help="--cross-collection: epochs per fold instead of each recipe's")
+    sp.add_argument("--fresh", action="store_true", help="--cross-collection: train again what is already recorded")
+    sp.add_argument(
+        "--results", help="--cross-collection: folder of the per-fold results (default models/mask/crossval/)"
+    )
     sp.set_defaults(func=cmd_eval)
 
     sp = sub.add_parser("demo-clip", help="make the demo camera clip again from ../shared's scenes")

@@ -2,7 +2,10 @@
 
 AP50 (all-point interpolated), recall at score 0.5 for all faces and for faces at least
 24 px wide, false positives at score 0.5, and ms per frame, all in one run on the same
-images. Writes the table into ``models/FACE_MODEL.md``.
+images. Then the operating points: ours at the daemon's own face threshold, and at the
+threshold where our false positives equal each teacher's at 0.5, so that recall is
+compared at equal precision, not at one score that means different things to each model.
+Writes the tables into ``models/FACE_MODEL.md``.
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 
+from config.cameras import Thresholds
 from models.face.data import scene_split
 from models.face.teachers import Box, RetinaFace, YuNet, iou
 from models.shared_data import REPO_ROOT
@@ -36,12 +40,30 @@ class FaceMetrics:
     ms_per_frame: float
     images: int
     faces: int
+    big_faces: int = 0
+    scored: list[tuple[float, bool, bool]] = field(default_factory=list, repr=False)
+    """Every detection: score, matched a face, matched a face >= ``BIG_FACE_PX``."""
+
+    def at(self, threshold: float) -> tuple[float, int]:
+        """Recall of faces >= ``BIG_FACE_PX`` and false positives at ``threshold``."""
+        kept = [(hit, big) for score, hit, big in self.scored if score >= threshold]
+        return sum(big for _, big in kept) / max(self.big_faces, 1), sum(not hit for hit, _ in kept)
+
+    def threshold_for(self, false_positives: int) -> float:
+        """The lowest score threshold with at most ``false_positives`` false positives."""
+        wrong = sorted((score for score, hit, _ in self.scored if not hit), reverse=True)
+        if len(wrong) <= false_positives:
+            return min((score for score, _, _ in self.scored), default=0.0)
+        return float(np.nextafter(np.float32(wrong[false_positives]), np.float32(1.0)))
+
+    def summary(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "scored"}
 
 
 def evaluate_detections(
     preds: list[list[tuple[Box, float]]], truths: list[list[Box]], name: str, ms: float
 ) -> FaceMetrics:
-    scored: list[tuple[float, bool]] = []
+    scored: list[tuple[float, bool, bool]] = []
     tp_op = fp_op = tp_big = 0
     n_gt = sum(len(t) for t in truths)
     n_big = sum(1 for t in truths for b in t if b[2] - b[0] >= BIG_FACE_PX)
@@ -55,7 +77,7 @@ def evaluate_detections(
             hit = best >= 0.5
             if hit:
                 used[best_j] = True
-            scored.append((score, hit))
+            scored.append((score, hit, hit and gts[best_j][2] - gts[best_j][0] >= BIG_FACE_PX))
             if score >= OPERATING_SCORE:
                 if hit:
                     tp_op += 1
@@ -63,7 +85,7 @@ def evaluate_detections(
                 else:
                     fp_op += 1
     scored.sort(key=lambda s: -s[0])
-    hits = np.array([h for _, h in scored], dtype=float)
+    hits = np.array([h for _, h, _ in scored], dtype=float)
     tp = np.cumsum(hits)
     fp = np.cumsum(1 - hits)
     recall = tp / max(n_gt, 1)
@@ -73,7 +95,46 @@ def evaluate_detections(
     mpre = np.flip(np.maximum.accumulate(np.flip(mpre)))
     idx = np.where(mrec[1:] != mrec[:-1])[0]
     ap = float(np.sum((mrec[idx + 1] - mrec[idx]) * mpre[idx + 1]))
-    return FaceMetrics(name, ap, tp_op / max(n_gt, 1), tp_big / max(n_big, 1), fp_op, ms, len(truths), n_gt)
+    return FaceMetrics(
+        name, ap, tp_op / max(n_gt, 1), tp_big / max(n_big, 1), fp_op, ms, len(truths), n_gt, n_big, scored
+    )
+
+
+SHIPPED_THRESHOLD = Thresholds().face
+"""The daemon's default face score (``thresholds.face``)."""
+
+
+def operating_points(results: list[FaceMetrics]) -> list[dict[str, Any]]:
+    """Ours at the shipped threshold and at each teacher's false positives at 0.5."""
+    ours = [r for r in results if r.name.startswith("maskwatch")]
+    teachers = [r for r in results if not r.name.startswith("maskwatch")]
+    rows = []
+    for r in ours:
+        recall_big, fps = r.at(SHIPPED_THRESHOLD)
+        rows.append(
+            {
+                "model": r.name,
+                "against": "shipped threshold",
+                "threshold": SHIPPED_THRESHOLD,
+                "recall_big": recall_big,
+                "false_positives": fps,
+            }
+        )
+        for t in teachers:
+            threshold = r.threshold_for(t.false_positives)
+            recall_big, fps = r.at(threshold)
+            rows.append(
+                {
+                    "model": r.name,
+                    "against": f"{t.name} at 0.5",
+                    "threshold": threshold,
+                    "recall_big": recall_big,
+                    "false_positives": fps,
+                    "teacher_recall_big": t.recall_big,
+                    "teacher_false_positives": t.false_positives,
+                }
+            )
+    return rows
 
 
 def _first_image(det: Any) -> Callable[[np.ndarray], list[tuple[Box, float]]]:
@@ -117,13 +178,26 @@ def evaluate_faces(write_report: bool = True, limit: int | None = None) -> list[
             f"{name:32s} AP50 {r.ap50:.3f} recall {r.recall:.3f} recall>=24px {r.recall_big:.3f} "
             f"FP@0.5 {r.false_positives} {r.ms_per_frame:.1f} ms/frame"
         )
+    points = operating_points(results)
+    for p in points:
+        than = (
+            f" (teacher {p['teacher_recall_big']:.3f}, FP {p['teacher_false_positives']})"
+            if "teacher_recall_big" in p
+            else ""
+        )
+        print(
+            f"{p['model']:32s} at {p['against']:24s} threshold {p['threshold']:.3f} "
+            f"recall>=24px {p['recall_big']:.3f} FP {p['false_positives']}{than}"
+        )
     if write_report:
-        RESULTS.write_text(json.dumps([r.__dict__ for r in results], indent=1))
-        _write_report(results)
+        RESULTS.write_text(
+            json.dumps({"detectors": [r.summary() for r in results], "operating_points": points}, indent=1)
+        )
+        _write_report(results, points)
     return results
 
 
-def _write_report(results: list[FaceMetrics]) -> None:
+def _write_report(results: list[FaceMetrics], points: list[dict[str, Any]]) -> None:
     table = [
         "| detector | AP50 | recall @0.5 | recall @0.5, faces >= 24 px | false positives @0.5 | ms / frame (CPU, batch 1) |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -131,6 +205,18 @@ def _write_report(results: list[FaceMetrics]) -> None:
     for r in results:
         table.append(
             f"| {r.name} | {r.ap50:.3f} | {r.recall:.3f} | {r.recall_big:.3f} | {r.false_positives} | {r.ms_per_frame:.1f} |"
+        )
+    operating = [
+        f"Ours at the daemon's threshold ({SHIPPED_THRESHOLD:g}) and at the threshold where our false positives "
+        "equal each teacher's at 0.5 (equal precision on these images).\n",
+        "| model | against | threshold | recall, faces >= 24 px | false positives | teacher's recall >= 24 px |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for p in points:
+        teacher = f"{p['teacher_recall_big']:.3f}" if "teacher_recall_big" in p else "-"
+        operating.append(
+            f"| {p['model']} | {p['against']} | {p['threshold']:.3f} | {p['recall_big']:.3f} | "
+            f"{p['false_positives']} | {teacher} |"
         )
     stages = [
         json.loads(line)
@@ -153,6 +239,8 @@ def _write_report(results: list[FaceMetrics]) -> None:
         head.rstrip() + f"\n\n{marker}\n## Evaluation (`maskwatch eval faces`, val split: "
         f"{results[0].images} scenes, {results[0].faces} faces)\n\n"
         + "\n".join(table)
+        + "\n\n### Operating points\n\n"
+        + "\n".join(operating)
         + "\n\n## Training stages\n\n"
         + "\n".join(stage_rows)
         + "\n"

@@ -12,11 +12,20 @@ from typing import Any
 
 
 def cctv_dataset(
-    x: Any, y: Any, size: int, batch: int, seed: int = 0, strength: float = 1.0, lowres: float | None = None
+    x: Any,
+    y: Any,
+    size: int,
+    batch: int,
+    seed: int = 0,
+    strength: float = 1.0,
+    lowres: float | None = None,
+    hue: float = 0.0,
 ) -> Any:
     """``strength`` scales how often and how hard each effect hits (1: from scratch).
 
     ``lowres``: the share of batches scaled down and up again (default ``0.35 * strength``).
+    ``hue``: the share of images whose hue is turned by a random angle, so that no mask
+    colour (nor skin colour) can stand for a class.
     """
     import tensorflow as tf
 
@@ -49,6 +58,11 @@ def cctv_dataset(
             lambda: tf.image.resize(tf.image.resize(img, (low, low), "area"), (size, size), "bilinear"),
             lambda: img,
         )
+        if hue > 0:
+            hsv = tf.image.rgb_to_hsv(tf.clip_by_value(img, 0.0, 1.0))
+            turned = tf.math.floormod(hsv[..., :1] + tf.random.uniform((n, 1, 1, 1)), 1.0)
+            rotated = tf.image.hsv_to_rgb(tf.concat([turned, hsv[..., 1:]], axis=-1))
+            img = tf.where(tf.random.uniform((n, 1, 1, 1)) < hue, rotated, img)
         sigma = tf.random.uniform((), 0.1, 1.6)
         k = tf.range(-2, 3, dtype=tf.float32)
         g = tf.exp(-(k**2) / (2 * sigma**2))

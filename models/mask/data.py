@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.crops import FACE_MARGIN, face_crop, to_model_input
+from core.crops import FACE_MARGIN, face_crop, square_crop_box, to_model_input
 from models.mask.lowered import lowered_mask
+from models.mask.painted import paint_mask
 from models.shared_data import REPO_ROOT, detection_scenes, read_image, shared_dir
 from models.splits import load_split
 
@@ -72,15 +74,42 @@ def lowered_samples() -> list[Sample]:
     return samples
 
 
+PAINTED_FROM = ("masks-cls", "masks-cls-synthetic", "masks-det")
+"""Collections whose bare faces get masks painted on (``models.mask.painted``)."""
+PAINTED = tuple(f"painted-{name}" for name in PAINTED_FROM)
+PAINTED_INCORRECT_SHARE = 4
+"""One painted face in this many wears its mask below the nose (``incorrect_mask``)."""
+
+
+def painted_samples(collection: str) -> list[Sample]:
+    """One painted face per bare face of ``collection``: a mask of a random kind, colour and
+    fabric, worn right (``with_mask``) or, one in :data:`PAINTED_INCORRECT_SHARE`, below the
+    nose (``incorrect_mask``). Which one is fixed by the face, so every run paints the same."""
+    bare = scene_samples() if collection == "masks-det" else folder_samples(collection)
+    out = []
+    for s in bare:
+        if s.label != LABEL_INDEX["without_mask"]:
+            continue
+        incorrect = _face_seed(s) % PAINTED_INCORRECT_SHARE == 0
+        label = LABEL_INDEX["incorrect_mask" if incorrect else "with_mask"]
+        out.append(Sample(s.image, label, f"painted-{collection}", s.box))
+    return out
+
+
+def _face_seed(s: Sample) -> int:
+    return zlib.crc32(f"{s.image.parent.name}/{s.image.name}|{s.box}".encode())
+
+
 def pair_number(sample: Sample) -> int:
     """N of a masks-cls-synthetic ``with_mask_N`` / ``without_mask_N`` twin."""
     return int(sample.image.stem.rsplit("_", 1)[-1])
 
 
 def _split_key(sample: Sample) -> str:
-    if sample.source == "masks-det":
+    source = COLLECTION_OF.get(sample.source, sample.source)
+    if source == "masks-det":
         return sample.image.name
-    if sample.source in ("masks-cls-synthetic", "masks-lowered"):
+    if source == "masks-cls-synthetic":
         # with_mask_N is without_mask_N with a mask pasted on: one source image, one split
         return f"pair_{pair_number(sample)}"
     return f"{sample.image.parent.name}/{sample.image.name}"
@@ -125,8 +154,9 @@ def people_not_in_training(dataset: str, part: str) -> np.ndarray:
     return np.array([named_person(s) not in seen for s in split[part]], dtype=bool)
 
 
-SPLIT_OF = {"masks-lowered": "masks-cls-synthetic"}
-"""Derived data sets use the split of the data set they are made from."""
+COLLECTION_OF = {"masks-lowered": "masks-cls-synthetic", **{f"painted-{name}": name for name in PAINTED_FROM}}
+"""Derived data sets belong to the collection they are made from: they use its split, and
+leave training with it when it is held out (``models.mask.crossval``)."""
 
 
 CLASS_WEIGHT_CAP = 5.0
@@ -145,9 +175,11 @@ def split_samples(dataset: str) -> dict[str, list[Sample]]:
         samples = scene_samples()
     elif dataset == "masks-lowered":
         samples = lowered_samples()
+    elif dataset in PAINTED:
+        samples = painted_samples(COLLECTION_OF[dataset])
     else:
         samples = folder_samples(dataset)
-    base = SPLIT_OF.get(dataset, dataset)
+    base = COLLECTION_OF.get(dataset, dataset)
     split = load_split(base, lambda: source_images(base))
     part_of = {key: part for part, keys in split.items() for key in keys}
     out: dict[str, list[Sample]] = {part: [] for part in split}
@@ -157,6 +189,39 @@ def split_samples(dataset: str) -> dict[str, list[Sample]]:
 
 
 DATASETS = ("masks-cls", "masks-cls-synthetic", "masks-worn", "masks-det", "masks-lowered")
+"""What the shipped recipe before issue 24 trained on; ``PAINTED`` adds the painted faces."""
+COLLECTIONS = ("masks-cls", "masks-cls-synthetic", "masks-worn", "masks-det")
+"""The real collections, each held out in turn by the cross-collection validation."""
+
+
+def collection_datasets(collection: str, datasets: tuple[str, ...]) -> list[str]:
+    """The data sets among ``datasets`` that are ``collection`` or made from it."""
+    return [d for d in datasets if COLLECTION_OF.get(d, d) == collection]
+
+
+def crop_widths(dataset: str, part: str, limit: int | None = None) -> np.ndarray:
+    """Width in pixels of each face crop of a real collection's split, as it reaches the
+    classifier (before resizing), in ``load_arrays``'s order: to report accuracy by face size."""
+    from PIL import Image
+
+    if dataset not in COLLECTIONS:
+        raise ValueError(f"{dataset}: widths are for the real collections ({', '.join(COLLECTIONS)})")
+    samples = split_samples(dataset)[part]
+    if limit is not None:
+        samples = _balanced_head(samples, limit)
+    sizes: dict[Path, tuple[int, int]] = {}
+    widths = []
+    for s in samples:
+        if s.image not in sizes:
+            with Image.open(s.image) as img:
+                sizes[s.image] = img.size
+        w, h = sizes[s.image]
+        if s.box is None:
+            widths.append(w)
+        else:
+            x1, _, x2, _ = square_crop_box(s.box, w, h, FACE_MARGIN)
+            widths.append(x2 - x1)
+    return np.array(widths, dtype=np.int64)
 
 
 def load_arrays(
@@ -226,9 +291,14 @@ def _read_crop(s: Sample, frames: dict[Path, Any], margin: float) -> np.ndarray 
         if s.image not in frames:
             frames.clear()
             frames[s.image] = read_image(s.image)
-        return face_crop(frames[s.image], s.box, margin)
+        crop = face_crop(frames[s.image], s.box, margin)
+    elif s.bare is None:
+        crop = read_image(s.image)
+    if s.source in PAINTED:
+        rng = np.random.default_rng(_face_seed(s))  # the same mask on the same face every run
+        return paint_mask(crop, rng, lowered=s.label == LABEL_INDEX["incorrect_mask"])
     if s.bare is None:
-        return read_image(s.image)
+        return crop
     rng = np.random.default_rng(pair_number(s))  # the same face every run
     return lowered_mask(read_image(s.image), read_image(s.bare), rng)
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from models.mask.arch import MASKWATCH_INPUT, THESIS_INPUT, maskwatch_cnn, thesis_cnn
-from models.mask.data import DATASETS, LABELS, class_weights, load_arrays, load_folder
+from models.mask.data import DATASETS, LABELS, PAINTED, class_weights, load_arrays, load_folder
 from models.shared_data import REPO_ROOT
 
 MODELS_DIR = REPO_ROOT / "models"
@@ -40,6 +40,8 @@ class MaskTrainOptions:
     width: float = 1.0  # ours: channel multiplier (must match --init's model)
     augment: float | None = None  # ours: CCTV augmentation strength; default 0.6 from scratch, 0.3 fine-tuning
     lowres: float | None = None  # ours: share of batches scaled down and up (default 0.35 x augment)
+    hue: float = 0.0  # ours: share of images hue-rotated (colour-shortcut breaking)
+    painted: bool = False  # ours: add the painted-mask faces (models.mask.painted) to training
     soup: list[Path] = field(default_factory=list)  # ours: average these fine-tunes' weights, no training
     batch: int = 32
     limit: int | None = None  # per split and data set, for CI's quick run
@@ -86,8 +88,9 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         val_ds = plain_dataset(*val, 64)
         class_weight = None
     else:
-        train = _concat([load_arrays(d, "train", size, opts.limit) for d in DATASETS])
-        val = _concat([load_arrays(d, "val", size, opts.limit) for d in DATASETS])
+        datasets = DATASETS + (PAINTED if opts.painted else ())
+        train = _concat([load_arrays(d, "train", size, opts.limit) for d in datasets])
+        val = _concat([load_arrays(d, "val", size, opts.limit) for d in datasets])
         if opts.with_val:
             # Real below-nose faces are what the model is short of; once the recipe is fixed
             # on val, val's faces are worth more in training. Val figures are then not held out.
@@ -104,16 +107,11 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
             model.set_weights(keras.models.load_model(opts.init, compile=False).get_weights())
             print(f"fine-tuning {opts.init} at {size} px")
         epochs = opts.epochs or (10 if opts.init else 32)
-        steps = max(1, int(np.ceil(len(train[0]) / opts.batch))) * epochs
-        peak = opts.lr or (4e-4 if opts.init else 2e-3)
-        schedule = keras.optimizers.schedules.CosineDecay(peak, steps, alpha=0.02)
-        model.compile(
-            optimizer=keras.optimizers.Adam(schedule),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+        compile_ours(model, len(train[0]), opts.batch, epochs, opts.lr or (4e-4 if opts.init else 2e-3))
         strength = opts.augment if opts.augment is not None else (0.3 if opts.init else 0.6)
-        train_ds = cctv_dataset(*train, size, opts.batch, seed=opts.seed, strength=strength, lowres=opts.lowres)
+        train_ds = cctv_dataset(
+            *train, size, opts.batch, seed=opts.seed, strength=strength, lowres=opts.lowres, hue=opts.hue
+        )
         val_ds = plain_dataset(*val, 64)
         class_weight = {i: float(w) for i, w in enumerate(class_weights(train[1]))}
     model.summary()
@@ -139,6 +137,8 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         "epochs": epochs,
         "augment": strength,
         "lowres": opts.lowres,
+        "hue": opts.hue,
+        "painted": opts.painted,
         "width": None if thesis else opts.width,
         "layout": None if thesis else opts.layout,
         "train_images": int(len(train[0])),
@@ -150,6 +150,18 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
     }
     return _ship(model, name, opts.out_dir, val, record, 2 if thesis else len(LABELS))
+
+
+def compile_ours(model: Any, images: int, batch: int, epochs: int, peak: float) -> None:
+    """Adam on a cosine decay from ``peak`` over the whole run, cross-entropy on the labels."""
+    import keras
+
+    steps = max(1, int(np.ceil(images / batch))) * epochs
+    model.compile(
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(peak, steps, alpha=0.02)),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
 
 
 def _soup(opts: MaskTrainOptions) -> dict[str, Any]:
