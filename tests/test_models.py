@@ -190,13 +190,15 @@ def test_train_mask_one_epoch(arch: str, stage2: bool, tmp_path: Path) -> None:
         bad = run_cli("train", "mask", "--arch", "thesis", "--with-val", *quick)
         assert bad.returncode == 2 and "--with-val is for ours" in bad.stderr
         return
-    res = run_cli("train", "mask", "--arch", arch, *quick, timeout=600, check=True)
+    levers = [] if arch == "thesis" else ["--painted", "--hue", "0.5", "--lowres", "0.4"]  # issue 24's recipe
+    res = run_cli("train", "mask", "--arch", arch, *levers, *quick, timeout=600, check=True)
     metrics = json.loads((mask_dir / f"{arch}_metrics.json").read_text())
     assert metrics["epochs"] == 1
     if arch == "thesis":
         assert metrics["params"] == 363906 and "363,906" in res.stdout
     else:
         assert metrics["input"] == 64 and metrics["layout"] == "wide"
+        assert metrics["painted"] and metrics["hue"] == 0.5
         assert "fine-tuning" not in res.stdout
     assert onnx.stat().st_size > 10_000
     assert (mask_dir / f"{arch}_curves.png").exists() and (mask_dir / f"{arch}_confusion.png").exists()
