@@ -199,6 +199,7 @@ def test_train_mask_one_epoch(arch: str, stage2: bool, tmp_path: Path) -> None:
     else:
         assert metrics["input"] == 64 and metrics["layout"] == "wide"
         assert metrics["painted"] and metrics["hue"] == 0.5
+        assert metrics["val_images"] <= 12 * 5 < metrics["train_images"]  # painted faces train, real ones validate
         assert "fine-tuning" not in res.stdout
     assert onnx.stat().st_size > 10_000
     assert (mask_dir / f"{arch}_curves.png").exists() and (mask_dir / f"{arch}_confusion.png").exists()
@@ -268,17 +269,69 @@ def test_painted_masks_cover_the_nose_when_worn_right_and_uncover_it_when_not() 
     assert covered >= tried - 1 and uncovered >= tried - 2, (covered, uncovered, tried)
 
 
-def test_cross_collection_folds_keep_each_collection_out_of_its_own_training() -> None:
-    """A collection held out leaves training with everything made from it (lowered, painted faces)."""
-    from models.mask.crossval import RECIPES
-    from models.mask.data import COLLECTION_OF, COLLECTIONS, collection_datasets
+def test_cross_collection_folds_keep_each_collection_out_of_its_own_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A collection held out leaves training with everything made from it (lowered, painted faces),
+    and is tested whole: every split, every face."""
+    import numpy as np
 
-    painted = RECIPES[2]
-    for held_out in COLLECTIONS:
-        kept = [d for c in COLLECTIONS if c != held_out for d in collection_datasets(c, painted.datasets)]
-        assert all(COLLECTION_OF.get(d, d) != held_out for d in kept)
-        assert set(kept) | set(collection_datasets(held_out, painted.datasets)) == set(painted.datasets)
-    assert "masks-lowered" in collection_datasets("masks-cls-synthetic", painted.datasets)
+    from models.mask import crossval
+    from models.mask.data import COLLECTION_OF, COLLECTIONS
+
+    loaded: list[tuple[str, str]] = []
+
+    def fake_arrays(dataset: str, part: str, size: int, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        loaded.append((dataset, part))
+        return np.zeros((2, size, size, 3), np.uint8), np.array([0, 2])
+
+    monkeypatch.setattr(crossval, "load_arrays", fake_arrays)
+    monkeypatch.setattr(crossval, "crop_widths", lambda dataset, part, limit=None: np.array([30, 80]))
+    for recipe in crossval.RECIPES:
+        for held_out in COLLECTIONS:
+            loaded.clear()
+            (x, y), (test_x, test_y, widths) = crossval.fold_data(recipe, held_out, None)
+            tested = [(d, p) for d, p in loaded if d == held_out][-3:]
+            trained = loaded[: len(loaded) - 3]
+            assert sorted(tested) == sorted((held_out, p) for p in ("train", "val", "test"))
+            assert trained and all(COLLECTION_OF.get(d, d) != held_out for d, _ in trained), (recipe.name, held_out)
+            expected = {d for d in recipe.datasets if COLLECTION_OF.get(d, d) != held_out}
+            assert {d for d, _ in trained} == expected
+            assert len(test_y) == len(widths) == 6
+            if recipe.arch == "thesis":  # two classes: the incorrect_mask faces leave its training
+                assert set(y.tolist()) == {0} and x.shape[1] == 128
+    assert "masks-lowered" in crossval.RECIPES[1].datasets and "painted-masks-det" in crossval.RECIPES[2].datasets
+
+
+def test_cross_collection_report_replaces_only_its_own_section(tmp_path: Path) -> None:
+    from models.mask.crossval import MARKER, _write_report
+
+    fold = {
+        "n": 4, "accuracy": 0.75, "three_classes": False, "masked_recall": 0.5, "unmasked_recall": 1.0,
+        "masked_n": 2, "unmasked_n": 2, "train_n": 10, "minutes": 0.1, "epochs": 1,
+        "by_width": {"< 40 px": {"n": 4, "accuracy": 0.75}, "40-63 px": {"n": 0, "accuracy": None},
+                     ">= 64 px": {"n": 0, "accuracy": None}},
+    }  # fmt: skip
+    folds = {c: fold for c in ("masks-cls", "masks-cls-synthetic", "masks-worn", "masks-det")}
+    mean = {"accuracy": 0.75, "accuracy_without_masks_worn": 0.75, "masked_recall": 0.5, "unmasked_recall": 1.0,
+            "< 40 px": 0.75, "40-63 px": None, ">= 64 px": None}  # fmt: skip
+    results = {"seed": 0, "limit": None, "recipes": {"r1": {"folds": folds, "mean": mean, "epochs": 6}}}
+    report = tmp_path / "MASK_MODEL.md"
+    report.write_text(f"# head\nprose\n\n{MARKER}\nold table\n\n<!-- comparison -->\n## Comparison\nkept\n")
+    _write_report(results, report)
+    _write_report(results, report)  # twice: one section, not two
+    text = report.read_text()
+    assert text.startswith("# head\nprose\n") and "old table" not in text and text.count(MARKER) == 1
+    assert text.index(MARKER) < text.index("<!-- comparison -->\n## Comparison\nkept")
+    assert "| r1 | 6 | 75.0 | 75.0 | 50.0 | 100.0 | 75.0 | - | - |" in text
+
+
+def test_eval_flags_that_do_not_apply_are_errors() -> None:
+    for args, says in (
+        (("eval", "masks", "--epochs", "2"), "--epochs go with --cross-collection"),
+        (("eval", "masks", "--limit", "2"), "--limit go with --cross-collection"),
+        (("eval", "faces", "--cross-collection"), "--cross-collection is for masks"),
+    ):
+        res = run_cli(*args)
+        assert res.returncode == 2 and says in res.stderr, res.stderr
 
 
 @pytest.mark.slow
@@ -287,7 +340,7 @@ def test_eval_masks_cross_collection_one_run(tmp_path: Path) -> None:
     and the shipped recipe as its first two rows, four folds each, resumed from what is recorded."""
     quick = ["--limit", "12", "--epochs", "1", "--no-report", "--results", str(tmp_path)]
     run_cli("eval", "masks", "--cross-collection", *quick, timeout=900, check=True)
-    table = json.loads((tmp_path / "table.json").read_text())["recipes"]
+    table = json.loads((tmp_path / "table.e1.l12.json").read_text())["recipes"]  # a quick run's own table
     names = list(table)
     assert names[0].startswith("thesis CNN") and names[1].startswith("shipped recipe") and len(names) >= 3
     for row in table.values():
@@ -302,7 +355,11 @@ def test_eval_masks_cross_collection_one_run(tmp_path: Path) -> None:
     painted, shipped = table[names[2]]["folds"], table[names[1]]["folds"]
     assert all(painted[c]["train_n"] > shipped[c]["train_n"] for c in painted)  # the painted faces are added
     scene = table[names[1]]["folds"]["masks-det"]["incorrect_mask"]
-    assert scene["n"] > 0 and scene["recall_ci"][0] <= scene["recall"] <= scene["recall_ci"][1]
+    assert scene["n"] > 0 and scene["recall_ci"] is not None
+    from models.mask.compare import wilson
+
+    low, high = wilson(0, 13) or (1.0, 0.0)  # Wilson's closed form for 0 of 13: [0, z^2 / (n + z^2)]
+    assert low == 0.0 and abs(high - 1.959964**2 / (13 + 1.959964**2)) < 1e-6
     before = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.e1.*.json")}
     assert len(before) == 4 * len(names)
     run_cli("eval", "masks", "--cross-collection", *quick, timeout=300, check=True)  # resumes: trains nothing

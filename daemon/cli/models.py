@@ -132,7 +132,17 @@ def cmd_train_face(args: argparse.Namespace) -> int:
     return 0
 
 
+CROSS_COLLECTION_ONLY = ("epochs", "fresh", "results", "seed")
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
+    if not args.cross_collection:
+        only = CROSS_COLLECTION_ONLY + (("limit",) if args.what == "masks" else ())
+        given = [f"--{name}" for name in only if getattr(args, name) not in (None, False)]
+        if given:
+            raise CommandError(f"error: {', '.join(given)} go with --cross-collection")
+    elif args.what != "masks":
+        raise CommandError("error: --cross-collection is for masks (eval masks --cross-collection)")
     if args.what == "faces":
         checkout_module("eval faces", "models.face.evaluate").evaluate_faces(
             write_report=not args.no_report, limit=args.limit
@@ -143,6 +153,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             limit=args.limit,
             epochs=args.epochs,
             fresh=args.fresh,
+            seed=args.seed or 0,
             **({"out_dir": Path(args.results)} if args.results else {}),
         )
     else:
@@ -234,6 +245,7 @@ def register(sub: Any) -> None:
     )
     sp.add_argument("--epochs", type=int, help="--cross-collection: epochs per fold instead of each recipe's")
     sp.add_argument("--fresh", action="store_true", help="--cross-collection: train again what is already recorded")
+    sp.add_argument("--seed", type=int, help="--cross-collection: random seed of every training (default 0)")
     sp.add_argument(
         "--results", help="--cross-collection: folder of the per-fold results (default models/mask/crossval/)"
     )

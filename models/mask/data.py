@@ -17,7 +17,7 @@ import numpy as np
 
 from core.crops import FACE_MARGIN, face_crop, square_crop_box, to_model_input
 from models.mask.lowered import lowered_mask
-from models.mask.painted import paint_mask
+from models.mask.painted import PAINT_VERSION, paint_mask
 from models.shared_data import REPO_ROOT, detection_scenes, read_image, shared_dir
 from models.splits import load_split
 
@@ -280,7 +280,9 @@ def load_folder(folder: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
 def _fingerprint(samples: list[Sample]) -> str:
     """Names the cache after its samples, so a changed split never reads stale arrays."""
     text = "\n".join(
-        f"{s.source}|{s.image.parent.name}/{s.image.name}|{s.label}|{s.box}|{s.bare and s.bare.name}" for s in samples
+        f"{s.source}|{s.image.parent.name}/{s.image.name}|{s.label}|{s.box}|{s.bare and s.bare.name}"
+        + (f"|paint{PAINT_VERSION}" if s.source in PAINTED else "")
+        for s in samples
     )
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 

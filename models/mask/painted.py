@@ -26,6 +26,8 @@ import numpy as np
 
 from models.shared_data import shared_dir
 
+PAINT_VERSION = 1
+"""Part of the array cache's key (``models.mask.data``): raise it when the painting changes."""
 WORK_PX = 192
 """Side a face is scaled to for landmarks and painting; the result goes back to its own size."""
 RECOLOURABLE = ("surgical", "cloth")

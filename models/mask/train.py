@@ -74,6 +74,8 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         raise ValueError("--with-val is for ours: the thesis run already trains on train + val (test is held out)")
     if thesis and opts.extra_dirs:
         raise ValueError("--extra is for ours: the thesis CNN has two classes and its own fixed data")
+    if thesis and (opts.painted or opts.hue):
+        raise ValueError("--painted and --hue are for ours: the thesis CNN trains as the thesis did")
     size = THESIS_INPUT if thesis else opts.size
     name = opts.name or opts.arch
     strength = 0.0  # the thesis trained without augmentation
@@ -88,13 +90,13 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         val_ds = plain_dataset(*val, 64)
         class_weight = None
     else:
-        datasets = DATASETS + (PAINTED if opts.painted else ())
-        train = _concat([load_arrays(d, "train", size, opts.limit) for d in datasets])
-        val = _concat([load_arrays(d, "val", size, opts.limit) for d in datasets])
+        painted = PAINTED if opts.painted else ()
+        train = _concat([load_arrays(d, "train", size, opts.limit) for d in DATASETS + painted])
+        val = _concat([load_arrays(d, "val", size, opts.limit) for d in DATASETS])  # real faces choose the epoch
         if opts.with_val:
             # Real below-nose faces are what the model is short of; once the recipe is fixed
             # on val, val's faces are worth more in training. Val figures are then not held out.
-            train = _concat([train, val])
+            train = _concat([train, val, *(load_arrays(d, "val", size, opts.limit) for d in painted)])
         extras = [load_folder(d, size) for d in opts.extra_dirs]
         extra_images = sum(len(x) for x, _ in extras)
         if extras:
