@@ -360,10 +360,10 @@ def test_eval_masks_cross_collection_one_run(tmp_path: Path) -> None:
 
     low, high = wilson(0, 13) or (1.0, 0.0)  # Wilson's closed form for 0 of 13: [0, z^2 / (n + z^2)]
     assert low == 0.0 and abs(high - 1.959964**2 / (13 + 1.959964**2)) < 1e-6
-    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.e1.*.json")}
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.s0.l12.json")}
     assert len(before) == 4 * len(names)
     run_cli("eval", "masks", "--cross-collection", *quick, timeout=300, check=True)  # resumes: trains nothing
-    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.e1.*.json")} == before
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.s0.l12.json")} == before
 
 
 def test_operating_points_compare_recall_at_equal_false_positives() -> None:
