@@ -20,7 +20,13 @@ Box = tuple[float, float, float, float]
 class YuNet:
     name = "yunet"
 
-    def __init__(self, upscale: float = 1.0, score: float = 0.3, model: str = "face_detection_yunet_2023mar.onnx"):
+    def __init__(
+        self,
+        upscale: float = 1.0,
+        score: float = 0.3,
+        model: str = "face_detection_yunet_2023mar.onnx",
+        top_k: int = 5000,
+    ):
         self.upscale = upscale
         self.det = cv2.FaceDetectorYN.create(
             str(shared_dir() / "weights" / "yunet" / model),
@@ -28,7 +34,7 @@ class YuNet:
             (320, 320),
             score_threshold=score,
             nms_threshold=0.3,
-            top_k=5000,
+            top_k=top_k,
         )
         if upscale != 1.0:
             self.name = f"yunet-x{upscale:g}"
@@ -45,6 +51,16 @@ class YuNet:
             x, y, bw, bh = (float(v) / self.upscale for v in f[:4])
             out.append(((x, y, x + bw, y + bh), float(f[-1])))
         return out
+
+    def landmarks(self, image: np.ndarray) -> np.ndarray | None:
+        """Eyes, nose tip and mouth corners ``(5, 2)`` of the largest face (image px), or None."""
+        h, w = image.shape[:2]
+        self.det.setInputSize((w, h))
+        _, faces = self.det.detect(image)
+        if faces is None or len(faces) == 0:
+            return None
+        best = max(faces, key=lambda f: float(f[2] * f[3]))
+        return np.asarray(best[4:14], dtype=np.float32).reshape(5, 2)
 
 
 @lru_cache(maxsize=16)

@@ -38,6 +38,7 @@ from models.mask.data import (
     PAINTED,
     class_weights,
     collection_datasets,
+    concat_arrays,
     crop_widths,
     load_arrays,
 )
@@ -99,8 +100,7 @@ def _slug(text: str) -> str:
 
 
 def _arrays(datasets: list[str], size: int, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
-    parts = [load_arrays(d, p, size, limit) for d in datasets for p in PARTS]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return concat_arrays([load_arrays(d, p, size, limit) for d in datasets for p in PARTS])
 
 
 def fold_data(
@@ -193,10 +193,9 @@ def cross_collection(
     A quick run (``limit`` or ``epochs`` given) keeps its table apart (``table.e1.l12.json``)
     and never writes the report: its figures are not the recipes'."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    from models.mask.train import configure_tensorflow
 
-    tf.config.threading.set_intra_op_parallelism_threads(2)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    configure_tensorflow(2)
     out_dir.mkdir(parents=True, exist_ok=True)
     done: dict[str, dict[str, Any]] = {recipe.name: {} for recipe in recipes}
     for held_out in COLLECTIONS:  # fold by fold, so a partial run still compares the recipes

@@ -259,6 +259,11 @@ def load_arrays(
     return xs, ys
 
 
+def concat_arrays(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Several ``(x, y)`` pairs of :func:`load_arrays` as one."""
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
 def load_folder(folder: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Face crops filed as ``folder/<label>/*.jpg`` (``maskwatch export reviewed``), as ``load_arrays`` gives them.
 
@@ -289,20 +294,20 @@ def _fingerprint(samples: list[Sample]) -> str:
 
 def _read_crop(s: Sample, frames: dict[Path, Any], margin: float) -> np.ndarray | None:
     """The face as the daemon would crop it (BGR); ``frames`` caches the last scene read."""
+    if s.bare is not None:  # masks-lowered: the pair's mask pulled down its bare twin
+        rng = np.random.default_rng(pair_number(s))  # the same face every run
+        return lowered_mask(read_image(s.image), read_image(s.bare), rng)
     if s.box is not None:
         if s.image not in frames:
             frames.clear()
             frames[s.image] = read_image(s.image)
         crop = face_crop(frames[s.image], s.box, margin)
-    elif s.bare is None:
+    else:
         crop = read_image(s.image)
     if s.source in PAINTED:
         rng = np.random.default_rng(_face_seed(s))  # the same mask on the same face every run
         return paint_mask(crop, rng, lowered=s.label == LABEL_INDEX["incorrect_mask"])
-    if s.bare is None:
-        return crop
-    rng = np.random.default_rng(pair_number(s))  # the same face every run
-    return lowered_mask(read_image(s.image), read_image(s.bare), rng)
+    return crop
 
 
 def _balanced_head(samples: list[Sample], limit: int) -> list[Sample]:

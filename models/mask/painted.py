@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from models.face.teachers import YuNet
 from models.shared_data import shared_dir
 
 PAINT_VERSION = 1
@@ -78,21 +79,16 @@ def fabric_textures() -> tuple[np.ndarray, ...]:
 
 
 @lru_cache(maxsize=1)
-def _landmarker() -> cv2.FaceDetectorYN:
-    model = shared_dir() / "weights" / "yunet" / "face_detection_yunet_2023mar.onnx"
-    return cv2.FaceDetectorYN.create(str(model), "", (WORK_PX, WORK_PX), 0.5, 0.3, 50)
+def _landmarker() -> YuNet:
+    return YuNet(score=0.5, top_k=50)  # one face a crop: the 50 best candidates are plenty
 
 
 def face_landmarks(work: np.ndarray) -> np.ndarray | None:
     """Eyes, nose tip, mouth corners ``(5, 2)`` of the largest confident face in ``work``
     (BGR, ``WORK_PX`` square), eyes and mouth corners each ordered left to right; or None."""
-    det = _landmarker()
-    det.setInputSize((work.shape[1], work.shape[0]))
-    _, faces = det.detect(work)
-    if faces is None or len(faces) == 0:
+    lm = _landmarker().landmarks(work)
+    if lm is None:
         return None
-    best = max(faces, key=lambda f: float(f[2] * f[3]))
-    lm = np.asarray(best[4:14], dtype=np.float32).reshape(5, 2)
     eyes = lm[:2][np.argsort(lm[:2, 0])]
     mouth = lm[3:][np.argsort(lm[3:, 0])]
     return np.vstack([eyes, lm[2:3], mouth])

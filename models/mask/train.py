@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from models.mask.arch import MASKWATCH_INPUT, THESIS_INPUT, maskwatch_cnn, thesis_cnn
-from models.mask.data import DATASETS, LABELS, PAINTED, class_weights, load_arrays, load_folder
+from models.mask.data import DATASETS, LABELS, PAINTED, class_weights, concat_arrays, load_arrays, load_folder
 from models.shared_data import REPO_ROOT
 
 MODELS_DIR = REPO_ROOT / "models"
@@ -53,17 +53,19 @@ class MaskTrainOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _concat(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+def configure_tensorflow(threads: int) -> None:
+    """This CPU's cores for one op at a time: a shared box, and one training per process."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
-    import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(opts.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    configure_tensorflow(opts.threads)
     keras.utils.set_random_seed(opts.seed)
     from models.mask.augment import cctv_dataset, plain_dataset
 
@@ -82,7 +84,7 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
     extra_images = 0
     if thesis:
         # As the thesis did: masks-cls only, 85 % for training (our train + val), 15 % test.
-        train = _concat([load_arrays("masks-cls", p, size, opts.limit) for p in ("train", "val")])
+        train = concat_arrays([load_arrays("masks-cls", p, size, opts.limit) for p in ("train", "val")])
         val = load_arrays("masks-cls", "test", size, opts.limit)
         model = thesis_cnn()
         epochs = opts.epochs or 21
@@ -91,17 +93,17 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         class_weight = None
     else:
         painted = PAINTED if opts.painted else ()
-        train = _concat([load_arrays(d, "train", size, opts.limit) for d in DATASETS + painted])
-        val = _concat([load_arrays(d, "val", size, opts.limit) for d in DATASETS])  # real faces choose the epoch
+        train = concat_arrays([load_arrays(d, "train", size, opts.limit) for d in DATASETS + painted])
+        val = concat_arrays([load_arrays(d, "val", size, opts.limit) for d in DATASETS])  # real faces choose the epoch
         if opts.with_val:
             # Real below-nose faces are what the model is short of; once the recipe is fixed
             # on val, val's faces are worth more in training. Val figures are then not held out.
-            train = _concat([train, val, *(load_arrays(d, "val", size, opts.limit) for d in painted)])
+            train = concat_arrays([train, val, *(load_arrays(d, "val", size, opts.limit) for d in painted)])
         extras = [load_folder(d, size) for d in opts.extra_dirs]
         extra_images = sum(len(x) for x, _ in extras)
         if extras:
             # the reviewers' corrections of this site's cameras: training data, never val
-            train = _concat([train, *extras])
+            train = concat_arrays([train, *extras])
             print(f"adding {extra_images} reviewed crops from {', '.join(map(str, opts.extra_dirs))}")
         model = maskwatch_cnn(len(LABELS), size, opts.width, opts.layout)
         if opts.init:
@@ -182,7 +184,7 @@ def _soup(opts: MaskTrainOptions) -> dict[str, Any]:
     soup = models[0]
     soup.set_weights([np.mean(ws, axis=0) for ws in zip(*(m.get_weights() for m in models))])
     size = int(soup.input_shape[1])
-    val = _concat([load_arrays(d, "val", size, opts.limit) for d in DATASETS])
+    val = concat_arrays([load_arrays(d, "val", size, opts.limit) for d in DATASETS])
     name = opts.name or opts.arch
     record: dict[str, Any] = {
         "arch": opts.arch,
