@@ -49,6 +49,18 @@ class CameraSettings(Section):
         title="Detect size",
         description="Frames wider than this are downscaled to this width before they travel to inference.",
     )
+    detect_tiles: int = Field(
+        1,
+        ge=1,
+        le=4,
+        title="Detector tiles",
+        description=(
+            "Also detect the frame in N overlapping windows along its longer side (and as many as keep "
+            "them square along the other), each at the full detector input: finds the small faces at the "
+            "back of a wide view, for one detector pass per window more. 1 is off. Raise detect_width "
+            "with it, or the frame is downscaled before the windows are cut."
+        ),
+    )
     roi: tuple[float, float, float, float] | None = Field(
         None,
         title="Region of interest",

@@ -10,6 +10,7 @@ import numpy as np
 
 from workers.devices import cpu_threads, onnxruntime_has_cuda, resolve_device
 from workers.offline import ultralytics_offline
+from workers.tiling import from_window, merge, tile_windows
 
 Box = tuple[float, float, float, float]
 MIN_SCORE = 0.05
@@ -51,10 +52,32 @@ class FaceDetector:
         self.model = YOLO(str(path), task="detect")
         self.half = self.device.startswith("cuda") and path.suffix == ".pt"
 
-    def detect(self, images: list[np.ndarray], min_score: float = MIN_SCORE) -> list[list[tuple[Box, float]]]:
-        """Faces per image (BGR) as ``(x1, y1, x2, y2), score`` in that image's pixels."""
+    def detect(
+        self, images: list[np.ndarray], min_score: float = MIN_SCORE, tiles: list[int] | None = None
+    ) -> list[list[tuple[Box, float]]]:
+        """Faces per image (BGR) as ``(x1, y1, x2, y2), score`` in that image's pixels.
+
+        ``tiles[i] > 1`` also detects image ``i`` in overlapping windows (``workers.tiling``);
+        every window of every image goes through the network in the same call.
+        """
         if not images:
             return []
+        inputs = list(images)
+        windows: list[tuple[int, tuple[int, int, int, int]]] = []  # (image index, window)
+        for i, count in enumerate(tiles or []):
+            h, w = images[i].shape[:2]
+            for window in tile_windows(w, h, count):
+                x0, y0, x1, y1 = window
+                inputs.append(np.ascontiguousarray(images[i][y0:y1, x0:x1]))
+                windows.append((i, window))
+        found = self._predict(inputs, min_score)
+        out = found[: len(images)]
+        for (i, window), dets in zip(windows, found[len(images) :]):
+            h, w = images[i].shape[:2]
+            out[i] = out[i] + from_window(dets, window, w, h)
+        return [merge(dets) for dets in out] if windows else out
+
+    def _predict(self, images: list[np.ndarray], min_score: float) -> list[list[tuple[Box, float]]]:
         results = self.model.predict(
             images,
             imgsz=self.imgsz,

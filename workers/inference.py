@@ -93,7 +93,8 @@ class InferenceStage:
                 self.frames_skipped_static += 1
             else:
                 todo.append(i)
-        found = self.detector.detect([frames[i].image for i in todo]) if todo else []
+        tiles = [self.cameras[c].detect_tiles if (c := frames[i].camera) in self.cameras else 1 for i in todo]
+        found = self.detector.detect([frames[i].image for i in todo], tiles=tiles) if todo else []
         crops: list[np.ndarray] = []
         owners: list[tuple[int, int]] = []
         per_frame: dict[int, list[Face]] = {}

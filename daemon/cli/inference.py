@@ -92,7 +92,9 @@ def _frames(path: Path) -> Iterator[tuple[str, np.ndarray]]:
         cap.release()
 
 
-def detect_paths(paths: list[str], as_json: bool, detector: str, classifier: str, imgsz: int) -> int:
+def detect_paths(
+    paths: list[str], as_json: bool, detector: str, classifier: str, imgsz: int | None, tiles: int = 1
+) -> int:
     from config.cameras import CameraSettings
     from config.runtime import InferenceSettings
     from core.messages import Frame
@@ -101,12 +103,14 @@ def detect_paths(paths: list[str], as_json: bool, detector: str, classifier: str
     settings = InferenceSettings(
         detector=str(resolve_model_path(detector)),
         classifier=str(resolve_model_path(classifier)),
-        detect_size=imgsz,
+        detect_size=imgsz or InferenceSettings().detect_size,
         motion_gate=False,
         batch=1,
     )
     # the daemon's stage, with the gate's thresholds relaxed so every box above 0.05 is reported
-    camera = CameraSettings(name="detect", url="-", min_face_px=8, min_sharpness=0.0, thresholds={"face": 0.05})
+    camera = CameraSettings(
+        name="detect", url="-", min_face_px=8, min_sharpness=0.0, thresholds={"face": 0.05}, detect_tiles=tiles
+    )
     stage = InferenceStage(settings, [camera])
     missing = unreadable = 0
     for path in iter_images(paths):

@@ -74,7 +74,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     _quiet_media()
     from daemon.cli.inference import detect_paths
 
-    return detect_paths(args.paths, args.json, args.detector, args.classifier, args.imgsz)
+    return detect_paths(args.paths, args.json, args.detector, args.classifier, args.imgsz, args.tiles)
 
 
 def _training_errors(run: Any) -> Any:
@@ -124,6 +124,8 @@ def cmd_train_face(args: argparse.Namespace) -> int:
     opts = train.FaceTrainOptions(
         device=args.device, limit=args.limit, from_scratch=args.from_scratch, ship=not args.no_ship, name=args.name
     )
+    if args.scale is not None:
+        opts.scale = args.scale
     if args.epochs:
         opts.epochs = args.epochs
     if args.imgsz:
@@ -186,7 +188,14 @@ def register(sub: Any) -> None:
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--detector", default="face_detector.onnx")
     sp.add_argument("--classifier", default="mask_classifier.onnx")
-    sp.add_argument("--imgsz", type=int, default=416)
+    sp.add_argument("--imgsz", type=int, help="detector input in px (default inference.detect_size's)")
+    sp.add_argument(
+        "--tiles",
+        type=int,
+        default=1,
+        choices=range(1, 5),
+        help="also detect in N overlapping windows across (the camera's detect_tiles)",
+    )
     sp.set_defaults(func=cmd_detect)
 
     train = sub.add_parser("train", help="train the mask classifier or the face detector (from a checkout)")
@@ -230,6 +239,9 @@ def register(sub: Any) -> None:
     sp.add_argument("--from-scratch", action="store_true", help="ignore the shipped weights")
     sp.add_argument("--no-ship", action="store_true", help="do not replace the shipped weights")
     sp.add_argument("--name", default="stage", help="stage name in the log")
+    sp.add_argument(
+        "--scale", type=float, help="random zoom gain (default 0.5: 0.5-1.5x); higher shows more small faces"
+    )
     sp.set_defaults(func=cmd_train_face)
 
     sp = sub.add_parser("eval", help="evaluate the shipped models")

@@ -37,6 +37,8 @@ class FaceTrainOptions:
     out_dir: Path = REPO_ROOT / ".cache" / "runs" / "face"
     ship: bool = True
     name: str = "stage"
+    scale: float = 0.5
+    """ultralytics' random zoom gain (0.5: 0.5-1.5x); higher puts more small faces in each batch."""
 
 
 def train_face(opts: FaceTrainOptions) -> dict[str, object]:
@@ -67,6 +69,7 @@ def train_face(opts: FaceTrainOptions) -> dict[str, object]:
         project=str(opts.out_dir),
         name=opts.name,
         exist_ok=True,
+        scale=opts.scale,
         close_mosaic=max(1, opts.epochs // 6),
         patience=max(10, opts.epochs),
         seed=0,
@@ -82,15 +85,19 @@ def train_face(opts: FaceTrainOptions) -> dict[str, object]:
         "warm_start": str(SHIPPED_PT.relative_to(REPO_ROOT)) if warm else str(MODEL_YAML.name),
         "epochs": opts.epochs,
         "imgsz": opts.imgsz,
+        "scale": opts.scale,
         "device": opts.device,
         "train_images": len(list((data_root / "images" / "train").iterdir())),
         "val_images": len(list((data_root / "images" / "val").iterdir())),
         "hours": round((time.time() - started) / 3600, 2),
         "metrics": metrics,
+        "weights": str(best.relative_to(REPO_ROOT)) if best.is_relative_to(REPO_ROOT) else str(best),
+        "shipped": bool(opts.ship and best.exists()),
     }
-    if opts.ship and best.exists():
+    if record["shipped"]:
         shutil.copy(best, SHIPPED_PT)
         export_onnx(SHIPPED_PT, opts.imgsz)
+    if opts.limit is None:  # every full stage is logged, shipped or not
         with STAGES_LOG.open("a") as log:
             log.write(json.dumps(record) + "\n")
     print(json.dumps(record, indent=2))
