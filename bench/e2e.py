@@ -115,8 +115,13 @@ def run_load(
     transport: str = "memory",
     redis_url: str | None = None,
     console: bool = False,
+    detect_size: int | None = None,
+    tiles: int = 1,
 ) -> Load:
-    """``console``: the web console on too, with a client reading it all along (as a desk would)."""
+    """``console``: the web console on too, with a client reading it all along (as a desk would).
+
+    ``detect_size`` overrides ``inference.detect_size``; ``tiles > 1`` runs every camera as a
+    wide view (``detect_width: 1280``, ``detect_tiles``)."""
     from bench.loopback.mqtt_watch import MqttWatcher
     from daemon.runner import Daemon
 
@@ -129,10 +134,13 @@ def run_load(
     watcher.client.on_message = lambda _c, _u, msg: (
         received.append((time.time(), json.loads(msg.payload))) if msg.topic.endswith("/violation") else None
     )
+    wide = f"    detect_width: 1280\n    detect_tiles: {tiles}\n" if tiles > 1 else ""
     cams = "".join(
-        f"  - name: {n}\n    url: rtsp://127.0.0.1:{rtsp.port}/{n}\n    detect_fps: {detect_fps}\n" for n in clips
+        f"  - name: {n}\n    url: rtsp://127.0.0.1:{rtsp.port}/{n}\n    detect_fps: {detect_fps}\n{wide}" for n in clips
     )
     transport_yaml = f"transport:\n  type: {transport}\n" + (f"  redis_url: {redis_url}\n" if redis_url else "")
+    if detect_size is not None:
+        transport_yaml += f"inference:\n  detect_size: {detect_size}\n"
     settings = parse_settings(
         f"cameras:\n{cams}{transport_yaml}database:\n  url: sqlite:///{work}/mw.db\nsnapshots:\n  dir: {work}/snaps\n"
         f"mqtt:\n  enabled: true\n  port: {broker.port}\n  client_id: bench-{k}\n"

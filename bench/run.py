@@ -34,7 +34,7 @@ def naive_throughput(clip: Path, seconds: float) -> dict[str, float]:
     return result
 
 
-def maskwatch_throughput(clip: Path) -> dict[str, float]:
+def maskwatch_throughput(clip: Path, detect_size: int | None = None) -> dict[str, float]:
     """The daemon's pipeline on a recorded file as fast as it goes (``scan``), one stream."""
     import cv2
 
@@ -42,7 +42,7 @@ def maskwatch_throughput(clip: Path) -> dict[str, float]:
     from daemon.scan import scan_video
     from workers.inference import InferenceStage
 
-    settings = Settings(cameras=[])
+    settings = Settings(cameras=[], inference={"detect_size": detect_size} if detect_size else {})
     from config.cameras import CameraSettings
 
     # models loaded and warmed up before the clock starts
@@ -56,9 +56,12 @@ def maskwatch_throughput(clip: Path) -> dict[str, float]:
     return {"video_s": video_s, "wall_s": wall, "frames": stage.frames_processed, "violations": len(violations)}
 
 
-def run_bench(quick: bool = False, smoke: bool = False) -> int:
+def run_bench(quick: bool = False, smoke: bool = False, detect_size: int | None = None, tiles: int = 1) -> int:
+    """``detect_size`` and ``tiles`` run the pipeline and the ladder at another detector input or as
+    wide views in windows (``run_load``); such a run writes ``results-quick-d<size>-t<tiles>.json``."""
     from bench.e2e import run_load
     from bench.stages import sample_frames, stage_timings
+    from config.runtime import InferenceSettings
 
     clip = shared_dir() / "videos" / NAIVE_CLIP
     results: dict[str, Any] = {"machine": _machine()}
@@ -66,7 +69,7 @@ def run_bench(quick: bool = False, smoke: bool = False) -> int:
     results["stages"] = stage_timings(frames, reps=3 if smoke else 10)
     print(json.dumps(results["stages"], indent=1), flush=True)
     naive = naive_throughput(clip, 1.5 if smoke else (4.0 if quick else 8.0))
-    ours = maskwatch_throughput(clip)
+    ours = maskwatch_throughput(clip, detect_size)
     speedup = (ours["video_s"] / ours["wall_s"]) / (naive["video_s"] / naive["wall_s"])
     results["naive"], results["maskwatch_single_stream"] = naive, ours
     print(
@@ -78,7 +81,7 @@ def run_bench(quick: bool = False, smoke: bool = False) -> int:
     seconds = 4.0 if smoke else (12.0 if quick else 30.0)
     loads = []
     for k in ladder:
-        load = run_load(k, seconds)
+        load = run_load(k, seconds, detect_size=detect_size, tiles=tiles)
         loads.append(load)
         print(
             f"K={k}: {load.processed}/{load.sampled} processed ({load.fps_per_camera:.2f} fps/camera), "
@@ -93,7 +96,10 @@ def run_bench(quick: bool = False, smoke: bool = False) -> int:
     realtime = max([x.cameras for x in loads if x.realtime], default=0)
     # the console must not slow the pipeline: the top real-time load again, console off then on
     top = max(realtime, 1)
-    pair = {"off": run_load(top, seconds), "on": run_load(top, seconds, console=True)}
+    pair = {
+        "off": run_load(top, seconds, detect_size=detect_size, tiles=tiles),
+        "on": run_load(top, seconds, console=True, detect_size=detect_size, tiles=tiles),
+    }
     for state, load in pair.items():
         print(
             f"K={top} console {state}: {load.processed}/{load.sampled} processed, latency p95 "
@@ -117,10 +123,16 @@ def run_bench(quick: bool = False, smoke: bool = False) -> int:
         "console_on_latency_p95_ms": round(pair["on"].latency_p95_ms, 0),
     }
     results["summary"] = summary
+    summary["detect_size"] = detect_size or InferenceSettings().detect_size
+    summary["detect_tiles"] = tiles
     if not smoke:
-        name = "results-quick.json" if quick else "results.json"
-        (OUT / name).write_text(json.dumps(results, indent=1))
-        _plot(loads, OUT / ("cameras-quick.png" if quick else "cameras.png"))
+        stem = "results-quick" if quick else "results"
+        if detect_size is not None or tiles > 1:  # a variant: the default run's files stay as they are
+            stem += f"-d{summary['detect_size']}-t{tiles}"
+            (OUT / f"{stem}.json").write_text(json.dumps(results, indent=1))
+        else:
+            (OUT / f"{stem}.json").write_text(json.dumps(results, indent=1))
+            _plot(loads, OUT / ("cameras-quick.png" if quick else "cameras.png"))
     print(" ".join(f"{k}={v}" for k, v in summary.items()))
     return 0
 

@@ -38,13 +38,13 @@ def sample_frames(clip: Path, n: int, width: int = 640) -> list[np.ndarray]:
     return frames
 
 
-def _cycle(det: Any, frames: list[np.ndarray]) -> Callable[[], Any]:
+def _cycle(det: Any, frames: list[np.ndarray], tiles: int = 1) -> Callable[[], Any]:
     """Detect on the next frame each call (a still frame would flatter any cache)."""
     state = {"i": 0}
 
     def call() -> Any:
         state["i"] += 1
-        return det.detect([frames[state["i"] % len(frames)]])
+        return det.detect([frames[state["i"] % len(frames)]], tiles=[tiles])
 
     return call
 
@@ -60,6 +60,11 @@ def stage_timings(frames: list[np.ndarray], reps: int) -> dict[str, float]:
         for size in sizes:
             det = FaceDetector(REPO_ROOT / "workers" / "weights" / weights, imgsz=size, device="cpu")
             out[f"detect_{Path(weights).suffix[1:]}_{size}_ms"] = _ms(_cycle(det, frames), reps)
+    # a wide view in windows (detect_tiles: 3) on the clip's frames at 1280 px, as such a camera sends them
+    wide = [cv2.resize(f, (1280, round(f.shape[0] * 1280 / f.shape[1]))) for f in frames[:6]]
+    det = FaceDetector(REPO_ROOT / "workers" / "weights" / "face_detector.onnx", imgsz=416, device="cpu")
+    out["detect_onnx_416_1280px_ms"] = _ms(_cycle(det, wide), reps)
+    out["detect_onnx_416_1280px_tiles3_ms"] = _ms(_cycle(det, wide, tiles=3), reps)
     if resolve_device("auto").startswith("cuda"):
         # the daemon's default weights on the GPU, one frame and a batch of eight per call
         det = FaceDetector(REPO_ROOT / "workers" / "weights" / "face_detector.onnx", imgsz=416, device="auto")

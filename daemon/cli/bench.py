@@ -13,7 +13,8 @@ from daemon.cli.common import CommandError, checkout_module
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.cuda:
         return int(checkout_module("bench", "bench.cuda").run_cuda_bench())
-    return int(checkout_module("bench", "bench.run").run_bench(quick=args.quick, smoke=args.smoke))
+    bench = checkout_module("bench", "bench.run")
+    return int(bench.run_bench(quick=args.quick, smoke=args.smoke, detect_size=args.detect_size, tiles=args.tiles))
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
@@ -42,6 +43,10 @@ def register(sub: Any) -> None:
     sp.add_argument("--quick", action="store_true")
     sp.add_argument("--smoke", action="store_true")
     sp.add_argument("--cuda", action="store_true", help="the detector on the GPU against this box's CPU")
+    sp.add_argument("--detect-size", type=int, help="detector input in px (default inference.detect_size's)")
+    sp.add_argument(
+        "--tiles", type=int, default=1, choices=range(1, 5), help="every camera a wide view (1280 px) in N windows"
+    )
     sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("soak", help="soak and chaos: the daemon on loopback servers under faults, then invariants")
