@@ -408,6 +408,9 @@ def test_eval_masks_cross_collection_one_run(tmp_path: Path) -> None:
         assert row["folds"]["masks-cls"]["unmasked_recall"] is not None
         assert row["folds"]["masks-worn"]["unmasked_recall"] is None  # MaskedFace-Net has no bare faces
         assert 0.0 <= row["mean"]["masked_recall"] <= 1.0
+    mirror = next(name for name in names if "mirror averaged" in name)
+    assert all(fold["reused"] for fold in table[mirror]["folds"].values())  # its twin's networks, tested mirrored
+    assert not any(fold["reused"] for fold in table[names[1]]["folds"].values())
     painted, shipped = table[names[2]]["folds"], table[names[1]]["folds"]
     assert all(painted[c]["train_n"] > shipped[c]["train_n"] for c in painted)  # the painted faces are added
     scene = table[names[1]]["folds"]["masks-det"]["incorrect_mask"]
