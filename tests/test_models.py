@@ -181,21 +181,59 @@ def test_tile_windows_cover_the_frame_with_overlap() -> None:
     from workers.tiling import from_window, merge, tile_windows
 
     assert tile_windows(640, 360, 1) == []
-    for w, h, n in ((1200, 800, 3), (1280, 720, 2), (720, 1280, 3), (1920, 1080, 4)):
+    assert tile_windows(1, 1, 3) == [] and tile_windows(388, 218, 3) == []  # under the detect size: none
+    assert len(tile_windows(640, 360, 3)) == 3  # windows no narrower than half the detect size
+    for w, h, n in ((1200, 800, 3), (1280, 720, 2), (720, 1280, 3), (1920, 1080, 4), (5000, 10, 3)):
         windows = tile_windows(w, h, n)
         covered = np.zeros((h, w), dtype=bool)
         for x0, y0, x1, y1 in windows:
             assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
+            assert x1 - x0 >= 208 or y1 - y0 == h
             covered[y0:y1, x0:x1] = True
-        assert covered.all()
-        assert max(w, h) // min(x1 - x0 if w >= h else y1 - y0 for x0, y0, x1, y1 in windows) < n
-    # a box cut by a window's inner edge is dropped; one inside it moves to frame pixels
+        assert covered.all() and len(set(windows)) == len(windows)
+    # a box cut by a window's inner edge is dropped; one inside it moves to frame pixels; the
+    # frame's own edge cuts nothing
     window = (480, 0, 1200, 800)
-    kept = from_window([((0.0, 10.0, 30.0, 40.0), 0.9), ((100.0, 10.0, 130.0, 40.0), 0.8)], window, 1200, 800)
-    assert kept == [((580.0, 10.0, 610.0, 40.0), 0.8)]
-    # the same face from two passes is one box, the better scored
-    merged = merge([((10.0, 10.0, 50.0, 50.0), 0.6), ((12.0, 11.0, 50.0, 52.0), 0.9), ((80.0, 0.0, 90.0, 9.0), 0.4)])
-    assert merged == [((12.0, 11.0, 50.0, 52.0), 0.9), ((80.0, 0.0, 90.0, 9.0), 0.4)]
+    kept = from_window(
+        [((0.0, 10.0, 30.0, 40.0), 0.9), ((100.0, 10.0, 130.0, 40.0), 0.8), ((690.0, 10.0, 720.0, 40.0), 0.7)],
+        window,
+        1200,
+        800,
+    )
+    assert kept == [((580.0, 10.0, 610.0, 40.0), 0.8), ((1170.0, 10.0, 1200.0, 40.0), 0.7)]
+    whole: list[tuple[tuple[float, float, float, float], float]] = [
+        ((10.0, 10.0, 50.0, 50.0), 0.6),
+        ((100.0, 100.0, 400.0, 400.0), 0.6),
+        ((260.0, 120.0, 310.0, 170.0), 0.5),
+    ]
+    windowed: list[tuple[tuple[float, float, float, float], float]] = [
+        ((12.0, 11.0, 50.0, 52.0), 0.9),  # the same face as the whole frame's first box
+        ((150.0, 150.0, 250.0, 250.0), 0.7),  # something small inside a big face: not that face
+        ((80.0, 0.0, 90.0, 9.0), 0.4),
+    ]
+    merged = merge([whole, windowed])
+    assert ((10.0, 10.0, 50.0, 50.0), 0.6) not in merged and ((12.0, 11.0, 50.0, 52.0), 0.9) in merged
+    assert ((100.0, 100.0, 400.0, 400.0), 0.6) in merged and ((150.0, 150.0, 250.0, 250.0), 0.7) in merged
+    assert ((260.0, 120.0, 310.0, 170.0), 0.5) in merged  # one pass's boxes are never merged with each other
+    assert len(merged) == 5
+
+
+def test_an_untiled_camera_detects_the_same_beside_a_tiled_one() -> None:
+    """Cameras share detector batches: one camera's windows must not change another's faces."""
+    from models.face.data import scene_split
+    from workers.detector import FaceDetector
+
+    det = FaceDetector(REPO_ROOT / "workers" / "weights" / "face_detector.onnx", imgsz=416, device="cpu")
+    scene = read_image(scene_split()["val"][0].image)
+    wide = np.concatenate([scene] * 3, axis=1)
+    untiled = det.detect([scene, wide])  # frames of two shapes in one batch, as from two cameras
+    beside = det.detect([scene, wide], tiles=[1, 3])
+    assert len(beside) == 2 and len(beside[0]) == len(untiled[0]) > 0
+    for (box, score), (box0, score0) in zip(beside[0], untiled[0]):
+        assert np.allclose(box, box0, atol=0.5) and abs(score - score0) < 1e-3
+    assert len(beside[1]) > len(untiled[1])  # the wide frame's windows find more
+    with pytest.raises(ValueError, match="tile counts"):
+        det.detect([scene], tiles=[1, 3])
 
 
 def test_detector_on_a_gpu_without_onnxruntime_gpu_runs_its_torch_twin() -> None:

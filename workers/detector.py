@@ -62,20 +62,23 @@ class FaceDetector:
         """
         if not images:
             return []
+        if tiles is not None and len(tiles) != len(images):
+            raise ValueError(f"{len(tiles)} tile counts for {len(images)} images")
         inputs = list(images)
         windows: list[tuple[int, tuple[int, int, int, int]]] = []  # (image index, window)
         for i, count in enumerate(tiles or []):
             h, w = images[i].shape[:2]
-            for window in tile_windows(w, h, count):
+            for window in tile_windows(w, h, count, self.imgsz):
                 x0, y0, x1, y1 = window
                 inputs.append(np.ascontiguousarray(images[i][y0:y1, x0:x1]))
                 windows.append((i, window))
         found = self._predict(inputs, min_score)
-        out = found[: len(images)]
+        passes: list[list[list[tuple[Box, float]]]] = [[dets] for dets in found[: len(images)]]
         for (i, window), dets in zip(windows, found[len(images) :]):
             h, w = images[i].shape[:2]
-            out[i] = out[i] + from_window(dets, window, w, h)
-        return [merge(dets) for dets in out] if windows else out
+            passes[i].append(from_window(dets, window, w, h))
+        # an image without windows keeps the detector's own boxes, whatever shares its batch
+        return [merge(p) if len(p) > 1 else p[0] for p in passes]
 
     def _predict(self, images: list[np.ndarray], min_score: float) -> list[list[tuple[Box, float]]]:
         results = self.model.predict(

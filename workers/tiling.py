@@ -21,19 +21,28 @@ EDGE_PX = 2.0
 """A box this close to a window's inner edge was cut by it."""
 SAME_FACE_IOU = 0.5
 SAME_FACE_IOS = 0.8
-"""Intersection over the smaller box: a face box inside a bigger one is the same face."""
+"""Intersection over the smaller box, for boxes of two passes of similar size: the whole frame's
+box of a small face and a window's box of it jitter more than IoU 0.5 allows."""
+SIMILAR_AREA = 0.5
+"""Boxes of one face from two passes are at least this close in area; a small box inside a big
+one (an eye, a face on a poster in the background) is not the same face."""
 
 
-def tile_windows(width: int, height: int, tiles: int) -> list[Window]:
+def tile_windows(width: int, height: int, tiles: int, detect_size: int = 416) -> list[Window]:
     """Overlapping windows covering the frame, ``tiles`` along its longer side.
 
-    The shorter side gets as many as keep the windows near square; ``tiles <= 1`` is no tiling.
+    The shorter side gets as many as keep the windows near square. No window is narrower than
+    half the detect size: smaller ones would only blow pixels up (and a blown-up blank finds
+    faces), so a frame too small for ``tiles`` gets fewer, and one under the detect size none.
+    ``tiles <= 1`` is no tiling.
     """
-    if tiles <= 1 or width <= 0 or height <= 0:
-        return []
+    least = max(1, detect_size // 2)
     long_side, short_side = max(width, height), min(width, height)
-    along_short = max(1, round(tiles * short_side / long_side))
-    cols, rows = (tiles, along_short) if width >= height else (along_short, tiles)
+    along_long = min(tiles, long_side // least)
+    if along_long <= 1:
+        return []
+    along_short = max(1, min(round(along_long * short_side / long_side), short_side // least))
+    cols, rows = (along_long, along_short) if width >= height else (along_short, along_long)
     return [(x0, y0, x1, y1) for y0, y1 in _spans(height, rows) for x0, x1 in _spans(width, cols)]
 
 
@@ -63,13 +72,18 @@ def from_window(
     return kept
 
 
-def merge(detections: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
-    """One box per face across the passes: the best-scored wins, overlapping ones are dropped."""
-    kept: list[tuple[Box, float]] = []
-    for box, score in sorted(detections, key=lambda d: -d[1]):
-        if all(not _same_face(box, other) for other, _ in kept):
-            kept.append((box, score))
-    return kept
+def merge(passes: list[list[tuple[Box, float]]]) -> list[tuple[Box, float]]:
+    """One box per face across the passes (whole frame, then each window): the best-scored wins.
+
+    Within one pass the detector's own suppression has already spoken, so only boxes of two
+    different passes are compared.
+    """
+    tagged = [(box, score, p) for p, dets in enumerate(passes) for box, score in dets]
+    kept: list[tuple[Box, float, int]] = []
+    for box, score, p in sorted(tagged, key=lambda d: -d[1]):
+        if all(q == p or not _same_face(box, other) for other, _, q in kept):
+            kept.append((box, score, p))
+    return [(box, score) for box, score, _ in kept]
 
 
 def _same_face(a: Box, b: Box) -> bool:
@@ -80,4 +94,7 @@ def _same_face(a: Box, b: Box) -> bool:
     inter = iw * ih
     area_a = (a[2] - a[0]) * (a[3] - a[1])
     area_b = (b[2] - b[0]) * (b[3] - b[1])
-    return inter / (area_a + area_b - inter) >= SAME_FACE_IOU or inter / min(area_a, area_b) >= SAME_FACE_IOS
+    if inter / (area_a + area_b - inter) >= SAME_FACE_IOU:
+        return True
+    similar = min(area_a, area_b) >= SIMILAR_AREA * max(area_a, area_b)
+    return similar and inter / min(area_a, area_b) >= SAME_FACE_IOS

@@ -12,7 +12,18 @@ from daemon.cli.common import CommandError, checkout_module
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.cuda:
+        if args.detect_size or args.tiles > 1:
+            raise CommandError("--cuda measures the shipped settings; --detect-size and --tiles are for the CPU runs")
         return int(checkout_module("bench", "bench.cuda").run_cuda_bench())
+    if args.detect_size is not None:
+        from pydantic import ValidationError
+
+        from config.runtime import InferenceSettings
+
+        try:
+            InferenceSettings(detect_size=args.detect_size)
+        except ValidationError as exc:
+            raise CommandError(f"--detect-size {args.detect_size}: {exc.errors()[0]['msg']}") from None
     bench = checkout_module("bench", "bench.run")
     return int(bench.run_bench(quick=args.quick, smoke=args.smoke, detect_size=args.detect_size, tiles=args.tiles))
 

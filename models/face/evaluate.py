@@ -31,7 +31,8 @@ BIG_FACE_PX = 24
 THRESHOLDS = (0.25, 0.3, 0.35, 0.4, 0.5)
 """Where the operating-point table reads ours, around the daemon's default."""
 WIDE_GRID = (3, 2)
-"""Val scenes per wide view, across and down: 1200 x 800 px, wider than twice the detect size."""
+"""Val scenes per wide view, across and down: 1400 x 800 px (rows laid like bricks), wider than
+twice the detect size."""
 WIDE_CELL = 400
 
 
@@ -177,15 +178,17 @@ def wide_views(
     """Val scenes side by side, each at its own pixels: a wide view with a crowd in every part.
 
     The labelled scenes are about 400 px wide, so no labelled frame is wider than twice the
-    detect size; a mosaic of them is, with every face still labelled. A scene larger than its
-    cell is scaled down to fit (a handful are).
+    detect size; a mosaic of them is, with every face still labelled. Every other row is
+    shifted by half a cell, like bricks, so that scenes do not line up with the windows of a
+    tiled pass and faces fall across their edges. A scene larger than its cell is scaled down
+    to fit (a handful are).
     """
     cols, rows = grid
     per = cols * rows
     views: list[np.ndarray] = []
     view_truths: list[list[Box]] = []
     for start in range(0, len(images) - per + 1, per):
-        canvas = np.full((rows * cell, cols * cell, 3), 114, dtype=np.uint8)
+        canvas = np.full((rows * cell, cols * cell + cell // 2, 3), 114, dtype=np.uint8)
         boxes: list[Box] = []
         for k in range(per):
             img, scene_boxes = images[start + k], truths[start + k]
@@ -193,7 +196,7 @@ def wide_views(
             if scale < 1.0:
                 img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             r, c = divmod(k, cols)
-            ox, oy = c * cell, r * cell
+            ox, oy = c * cell + (r % 2) * (cell // 2), r * cell
             canvas[oy : oy + img.shape[0], ox : ox + img.shape[1]] = img
             boxes += [
                 (x1 * scale + ox, y1 * scale + oy, x2 * scale + ox, y2 * scale + oy) for x1, y1, x2, y2 in scene_boxes
@@ -327,7 +330,8 @@ def _write_report(
         thresholds.append(f"| {model} | " + " | ".join(cells) + " |")
     cols, rows = WIDE_GRID
     wide_rows = [
-        f"{cols} x {rows} val scenes side by side ({cols * WIDE_CELL} x {rows * WIDE_CELL} px, "
+        f"{cols} x {rows} val scenes side by side, rows shifted like bricks "
+        f"({cols * WIDE_CELL + WIDE_CELL // 2} x {rows * WIDE_CELL} px, "
         f"{wide[0]['views'] if wide else 0} views), the shipped ONNX detector "
         f"at the daemon's threshold ({SHIPPED_THRESHOLD:g}).\n",
         "| setting | AP50 | recall, faces >= 24 px | false positives | ms / frame (CPU) |",

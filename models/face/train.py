@@ -97,7 +97,7 @@ def train_face(opts: FaceTrainOptions) -> dict[str, object]:
     if record["shipped"]:
         shutil.copy(best, SHIPPED_PT)
         export_onnx(SHIPPED_PT, opts.imgsz)
-    if opts.limit is None:  # every full stage is logged, shipped or not
+    if record["shipped"] or opts.limit is None:  # every full stage is logged, and all that ship
         with STAGES_LOG.open("a") as log:
             log.write(json.dumps(record) + "\n")
     print(json.dumps(record, indent=2))

@@ -197,7 +197,8 @@ def _network_path(
 ) -> Path:
     """Where one fold's network is kept: named by everything that shapes its training."""
     trained = {k: v for k, v in asdict(recipe).items() if k not in ("name", "flip")}
-    digest = hashlib.sha1(json.dumps([trained, RESULTS_VERSION], sort_keys=True).encode()).hexdigest()[:12]
+    key = [trained, list(COLLECTIONS), RESULTS_VERSION]
+    digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     return networks / f"{digest}.{held_out}.e{epochs}.s{seed}{'' if limit is None else f'.l{limit}'}.keras"
 
 
@@ -212,11 +213,13 @@ def run_fold(
     if reused:  # the same training under another test-time rule
         import keras
 
-        model = keras.models.load_model(kept)
+        model = keras.models.load_model(kept, compile=False)
     else:
         model = train_recipe(recipe, *train, seed, epochs)
         kept.parent.mkdir(parents=True, exist_ok=True)
-        model.save(kept)
+        partial = kept.with_name(f"{kept.stem}.partial.keras")  # a stopped run leaves no half-written network
+        model.save(partial)
+        partial.replace(kept)
     metrics = fold_metrics(test_y, _predict(model, test_x, recipe.flip), widths)
     metrics.update(
         train_n=int(len(train[1])), minutes=round((time.time() - started) / 60, 1), epochs=epochs, reused=reused
