@@ -50,7 +50,9 @@ from models.shared_data import REPO_ROOT, shared_dir
 
 CLIPS = {"door": "Gituatu_face-mask-detection_nomask.mp4", "hall": "yash42828_test_no_mask.mp4"}
 RECIPIENTS = ["guard@example.com", "lead@example.com"]
-GAP_S = 14.0  # black after each play: longer than the policy's 10 s rejoin window, so each play is a new person
+REJOIN_S = 10.0
+"""The soak's own rejoin window (set in its config, whatever the default): each play is a new person."""
+GAP_S = 14.0  # black after each play: longer than ``REJOIN_S``, so each play is a new person
 QUICK_S = 170.0
 FPS = 15
 RSS_BOUND_MB = 150.0  # onnxruntime arenas and the JPEG buffers settle in the first minute; a leak shows past this
@@ -588,6 +590,7 @@ def _config(
         f"snapshots:\n  dir: {rig_dir}/snapshots\n"
         f"mqtt:\n  enabled: true\n  port: {mqtt_port}\n  client_id: maskwatch-soak\n"
         f"email:\n  enabled: true\n  port: {smtp_port}\n  security: none\n  recipients: [{', '.join(RECIPIENTS)}]\n"
+        f"violations:\n  rejoin_seconds: {REJOIN_S}\n"
         "delivery:\n  retry_initial_seconds: 0.5\n  retry_max_seconds: 5\n  poll_seconds: 0.2\n"
         f"metrics:\n  port: {metrics_port}\n"
     )

@@ -53,7 +53,7 @@ class ViolationPolicy(Section):
     )
 
     rejoin_seconds: float = Field(
-        10.0,
+        20.0,
         ge=0,
         le=3600,
         title="Rejoin window",

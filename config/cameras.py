@@ -14,7 +14,7 @@ CAMERA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 class Thresholds(Section):
     face: float = Field(
-        0.35, ge=0.05, le=1.0, title="Face score", description="Detector score a box needs to count as a face."
+        0.3, ge=0.05, le=1.0, title="Face score", description="Detector score a box needs to count as a face."
     )
     label: float = Field(
         0.5,
@@ -68,7 +68,7 @@ class CameraSettings(Section):
     )
     min_face_px: int = Field(
         20,
-        ge=8,
+        ge=1,
         le=512,
         title="Minimum face size",
         description="Faces narrower than this (pixels, at detect size) are not classified.",

@@ -109,7 +109,7 @@ def detect_paths(
     )
     # the daemon's stage, with the gate's thresholds relaxed so every box above 0.05 is reported
     camera = CameraSettings(
-        name="detect", url="-", min_face_px=8, min_sharpness=0.0, thresholds={"face": 0.05}, detect_tiles=tiles
+        name="detect", url="-", min_face_px=1, min_sharpness=0.0, thresholds={"face": 0.05}, detect_tiles=tiles
     )
     stage = InferenceStage(settings, [camera])
     missing = unreadable = 0

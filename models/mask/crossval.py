@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -255,7 +255,7 @@ def cross_collection(
             tag = f"{_slug(recipe.name)}.{held_out}.e{run_epochs}.s{seed}" + ("" if limit is None else f".l{limit}")
             path = out_dir / f"{tag}.json"
             recorded = json.loads(path.read_text()) if path.exists() and not fresh else {}
-            same = recorded.get("recipe") == json.loads(json.dumps(asdict(recipe)))  # compared as JSON
+            same = _same_recipe(recorded.get("recipe"), recipe)
             if same and recorded.get("version") == RESULTS_VERSION:
                 done[recipe.name][held_out] = recorded["metrics"]
                 continue
@@ -274,6 +274,15 @@ def cross_collection(
         _write_report(results)
     print(json.dumps({name: row["mean"] for name, row in table.items()}, indent=1))
     return results
+
+
+def _same_recipe(recorded: dict[str, Any] | None, recipe: Recipe) -> bool:
+    """Compared as JSON; a field a record predates counts as its default (adding a field with
+    a default that keeps the old behaviour does not retrain the recorded folds)."""
+    if recorded is None:
+        return False
+    defaults = {f.name: f.default for f in fields(Recipe) if f.default is not MISSING}
+    return json.loads(json.dumps({**defaults, **recorded})) == json.loads(json.dumps(asdict(recipe)))
 
 
 def _means(folds: dict[str, Any]) -> dict[str, float | None]:
