@@ -75,7 +75,7 @@ class Recipe:
 
 FOLD_EPOCHS = 6
 """Epochs per fold for our recipes, one stage from scratch (the shipped recipe runs 32 + 10 + 10
-and a soup): the table (4 folds x 3 recipes) then takes about 95 minutes of a 2-core CPU.
+and a soup): the table (4 folds x 4 trained recipes) then takes about 140 minutes of a 2-core CPU.
 Every row of ours gets the same budget, so the rows compare recipes, not schedules."""
 
 RECIPES = (
