@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from models.face.teachers import iou
-from models.mask.data import LABELS, pair_number, split_samples
+from models.mask.data import LABELS, PAINTED, pair_number, split_samples
 from models.shared_data import REPO_ROOT, read_image, shared_dir
 from tests.conftest import run_cli
 
@@ -392,6 +392,8 @@ def test_cross_collection_folds_keep_each_collection_out_of_its_own_training(mon
             assert len(test_y) == len(widths) == 6
             if recipe.arch == "thesis":  # two classes: the incorrect_mask faces leave its training
                 assert set(y.tolist()) == {0} and x.shape[1] == 128
+            elif recipe.painted_wrong < 1.0:  # each fake painted split's face worn wrong is left out here
+                assert len(y) == 2 * len(trained) - sum(d in PAINTED for d, _ in trained)
     assert "masks-lowered" in crossval.RECIPES[1].datasets and "painted-masks-det" in crossval.RECIPES[2].datasets
 
 
