@@ -131,11 +131,11 @@ def run_bench(quick: bool = False, smoke: bool = False, detect_size: int | None 
     summary["detect_tiles"] = tiles
     if not smoke:
         stem = "results-quick" if quick else "results"
-        if detect_size is not None or tiles > 1:  # a variant: the default run's files stay as they are
+        variant = detect_size is not None or tiles > 1  # a variant leaves the default run's files alone
+        if variant:
             stem += f"-d{summary['detect_size']}-t{tiles}"
-            (OUT / f"{stem}.json").write_text(json.dumps(results, indent=1))
-        else:
-            (OUT / f"{stem}.json").write_text(json.dumps(results, indent=1))
+        (OUT / f"{stem}.json").write_text(json.dumps(results, indent=1))
+        if not variant:
             _plot(loads, OUT / ("cameras-quick.png" if quick else "cameras.png"))
     print(" ".join(f"{k}={v}" for k, v in summary.items()))
     return 0

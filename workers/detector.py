@@ -10,9 +10,8 @@ import numpy as np
 
 from workers.devices import cpu_threads, onnxruntime_has_cuda, resolve_device
 from workers.offline import ultralytics_offline
-from workers.tiling import from_window, merge, tile_windows
+from workers.tiling import Box, from_window, merge, tile_windows
 
-Box = tuple[float, float, float, float]
 MIN_SCORE = 0.05
 
 log = logging.getLogger(__name__)
