@@ -51,3 +51,28 @@ def test_scan_records_into_a_database_when_asked(tmp_path) -> None:
 def test_scan_missing_file_is_a_clear_error(tmp_path) -> None:
     res = run_cli("scan", str(tmp_path / "nope.mp4"))
     assert res.returncode == 2 and "no such file" in res.stderr
+
+
+def test_a_file_reader_leaves_no_thread_behind() -> None:
+    """``scan`` exits right after its reader returns: a watchdog still waking up then would do
+    so inside the interpreter's shutdown (CI once saw such a scan abort)."""
+    import threading
+
+    from config.cameras import CameraSettings
+    from core.backoff import Backoff
+    from workers.reader import CameraReader
+
+    camera = CameraSettings(name="clip", url=str(VIDEOS / NO_MASK_CLIPS[0]), loop=False)
+    frames: list[int] = []
+    reader = CameraReader(
+        camera,
+        lambda f: frames.append(f.frame_id),
+        lambda *_: None,
+        threading.Event(),
+        realtime=False,
+        backoff=Backoff(0.1, 0.1),
+        file_attempts=1,
+    )
+    reader.run()
+    assert frames and reader.finished
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("watchdog-")]

@@ -80,8 +80,20 @@ class CameraReader:
             self.on_status(self.camera.name, "online" if online else "offline", mask_url(detail))
 
     def run(self) -> None:
-        watchdog = threading.Thread(target=self._watchdog, name=f"watchdog-{self.camera.name}", daemon=True)
+        # the watchdog lives exactly as long as this run: a thread left behind would wake up in
+        # the middle of the interpreter's shutdown (``scan`` returns right after ``run``)
+        run_over = threading.Event()
+        watchdog = threading.Thread(
+            target=self._watchdog, args=(run_over,), name=f"watchdog-{self.camera.name}", daemon=True
+        )
         watchdog.start()
+        try:
+            self._run()
+        finally:
+            run_over.set()
+            watchdog.join()
+
+    def _run(self) -> None:
         failed_opens = 0
         while not self.stop.is_set() and not self.finished:
             self.beat()
@@ -174,9 +186,9 @@ class CameraReader:
                 )
             )
 
-    def _watchdog(self) -> None:
+    def _watchdog(self, run_over: threading.Event) -> None:
         """A stalled server can make a read block ~30 s and then return a stale frame."""
-        while not self.stop.wait(1.0) and not self.finished:
+        while not run_over.wait(1.0) and not self.stop.is_set() and not self.finished:
             if self.online and time.monotonic() - self._last_frame > self.stall_seconds:
                 log.warning("camera %s: no frame for %.0f s", self.camera.name, self.stall_seconds)
                 self._set_online(False, f"no frame for {self.stall_seconds:.0f} s")
