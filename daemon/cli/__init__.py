@@ -7,6 +7,7 @@ command, exit 2, no traceback (argparse's own errors included).
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import sys
 from typing import NoReturn
 
@@ -33,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # a native abort (OpenCV, ONNX Runtime, torch) leaves every thread's Python stack in the
+    # journal or the test log instead of a bare "Aborted"
+    if not faulthandler.is_enabled():
+        faulthandler.enable()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
