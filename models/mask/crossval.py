@@ -104,6 +104,15 @@ RECIPES = (
         painted_wrong=1 / 3,
     ),
     Recipe(
+        "painted masks, none worn wrong, + small faces",
+        "maskwatch",
+        DATASETS + PAINTED,
+        FOLD_EPOCHS,
+        augment=0.6,
+        lowres=0.4,
+        painted_wrong=0.0,
+    ),
+    Recipe(
         "painted masks + small faces, mirror averaged",
         "maskwatch",
         DATASETS + PAINTED,
