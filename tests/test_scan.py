@@ -45,9 +45,7 @@ def test_a_tiled_camera_still_makes_one_violation_per_person(tmp_path) -> None:
     """``detect_tiles`` on the camera: the whole frame and its windows go through the detector,
     their boxes merge, and the unmasked person and the four people stay one violation each."""
     cfg = tmp_path / "tiled.yaml"
-    cfg.write_text(
-        "cameras:\n  - name: template\n    url: unused.mp4\n    detect_width: 960\n    detect_tiles: 2\n"
-    )
+    cfg.write_text("cameras:\n  - name: template\n    url: unused.mp4\n    detect_width: 960\n    detect_tiles: 2\n")
     for clip, expected in ((NO_MASK_CLIPS[0], 1), ("diazoniclabs_yolov5-mask_mask.mp4", 4)):
         res = run_cli("scan", "--json", "--config", str(cfg), str(VIDEOS / clip), check=True)
         found = [json.loads(line) for line in res.stdout.splitlines()]
