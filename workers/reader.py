@@ -91,7 +91,7 @@ class CameraReader:
             self._run()
         finally:
             run_over.set()
-            watchdog.join()
+            watchdog.join(timeout=5.0)  # bounded: a status sink stuck mid-report must not hold a shutdown
 
     def _run(self) -> None:
         failed_opens = 0
