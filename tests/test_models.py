@@ -283,8 +283,10 @@ def test_train_mask_one_epoch(arch: str, stage2: bool, tmp_path: Path) -> None:
         assert bad.returncode != 0 and "differ in shape" in bad.stderr
         bad = run_cli("train", "mask", "--arch", "thesis", "--with-val", *quick)
         assert bad.returncode == 2 and "--with-val is for ours" in bad.stderr
+        bad = run_cli("train", "mask", "--painted-wrong", "0.5", *quick)
+        assert bad.returncode == 2 and "add --painted" in bad.stderr
         return
-    levers = [] if arch == "thesis" else ["--painted", "--hue", "0.5", "--lowres", "0.4"]  # issue 24's recipe
+    levers = [] if arch == "thesis" else ["--painted", "--painted-wrong", "0.5", "--hue", "0.5", "--lowres", "0.4"]
     res = run_cli("train", "mask", "--arch", arch, *levers, *quick, timeout=600, check=True)
     metrics = json.loads((mask_dir / f"{arch}_metrics.json").read_text())
     assert metrics["epochs"] == 1
@@ -292,7 +294,7 @@ def test_train_mask_one_epoch(arch: str, stage2: bool, tmp_path: Path) -> None:
         assert metrics["params"] == 363906 and "363,906" in res.stdout
     else:
         assert metrics["input"] == 64 and metrics["layout"] == "wide"
-        assert metrics["painted"] and metrics["hue"] == 0.5
+        assert metrics["painted"] and metrics["painted_wrong"] == 0.5 and metrics["hue"] == 0.5
         assert metrics["val_images"] <= 12 * 5 < metrics["train_images"]  # painted faces train, real ones validate
         assert "fine-tuning" not in res.stdout
     assert onnx.stat().st_size > 10_000

@@ -106,6 +106,7 @@ def cmd_train_mask(args: argparse.Namespace) -> int:
             lowres=args.lowres,
             hue=args.hue,
             painted=args.painted,
+            painted_wrong=args.painted_wrong,
             soup=[Path(p) for p in args.soup or []],
             width=args.width,
             layout=args.layout,
@@ -216,6 +217,13 @@ def register(sub: Any) -> None:
     )
     sp.add_argument("--hue", type=float, default=0.0, help="share of images hue-rotated (mask colours)")
     sp.add_argument("--painted", action="store_true", help="also train on bare faces with painted masks")
+    sp.add_argument(
+        "--painted-wrong",
+        type=float,
+        default=1.0,
+        metavar="SHARE",
+        help="keep this share of the painted faces worn wrong (0-1; the cross-collection rows measure it)",
+    )
     sp.add_argument("--width", type=float, default=1.0, help="channel multiplier of ours")
     sp.add_argument("--layout", choices=["wide", "compact"], default="wide", help="our network's layout")
     sp.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling, augmentation)")

@@ -43,6 +43,7 @@ from models.mask.data import (
     concat_arrays,
     crop_widths,
     load_arrays,
+    thin_painted_wrong,
 )
 from models.shared_data import REPO_ROOT
 
@@ -144,12 +145,7 @@ def _arrays(
     for d in datasets:
         for p in PARTS:
             x, y = load_arrays(d, p, size, limit)
-            if d in PAINTED and painted_wrong < 1.0:  # the same faces dropped in every run
-                wrong = np.flatnonzero(y == LABEL_INDEX["incorrect_mask"])
-                dropped = wrong[np.random.default_rng(0).random(len(wrong)) >= painted_wrong]
-                kept = np.setdiff1d(np.arange(len(y)), dropped)
-                x, y = x[kept], y[kept]
-            parts.append((x, y))
+            parts.append(thin_painted_wrong(x, y, painted_wrong) if d in PAINTED else (x, y))
     return concat_arrays(parts)
 
 

@@ -259,6 +259,21 @@ def load_arrays(
     return xs, ys
 
 
+def thin_painted_wrong(x: np.ndarray, y: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """A painted data set with only ``share`` of its faces worn wrong (``incorrect_mask``).
+
+    Painted faces worn wrong pull masks worn right and bare faces towards the third class
+    (``models/MASK_MODEL.md``); the recipes measure how many to keep. The same faces are
+    dropped in every run, so a fold and a full training see the same set.
+    """
+    if share >= 1.0:
+        return x, y
+    wrong = np.flatnonzero(y == LABEL_INDEX["incorrect_mask"])
+    dropped = wrong[np.random.default_rng(0).random(len(wrong)) >= share]
+    kept = np.setdiff1d(np.arange(len(y)), dropped)
+    return x[kept], y[kept]
+
+
 def concat_arrays(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Several ``(x, y)`` pairs of :func:`load_arrays` as one."""
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

@@ -20,7 +20,16 @@ from typing import Any
 import numpy as np
 
 from models.mask.arch import MASKWATCH_INPUT, THESIS_INPUT, maskwatch_cnn, thesis_cnn
-from models.mask.data import DATASETS, LABELS, PAINTED, class_weights, concat_arrays, load_arrays, load_folder
+from models.mask.data import (
+    DATASETS,
+    LABELS,
+    PAINTED,
+    class_weights,
+    concat_arrays,
+    load_arrays,
+    load_folder,
+    thin_painted_wrong,
+)
 from models.shared_data import REPO_ROOT
 
 MODELS_DIR = REPO_ROOT / "models"
@@ -42,6 +51,7 @@ class MaskTrainOptions:
     lowres: float | None = None  # ours: share of batches scaled down and up (default 0.35 x augment)
     hue: float = 0.0  # ours: share of images hue-rotated (colour-shortcut breaking)
     painted: bool = False  # ours: add the painted-mask faces (models.mask.painted) to training
+    painted_wrong: float = 1.0  # ours: share of the painted faces worn wrong that are kept
     soup: list[Path] = field(default_factory=list)  # ours: average these fine-tunes' weights, no training
     batch: int = 32
     limit: int | None = None  # per split and data set, for CI's quick run
@@ -93,12 +103,21 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         class_weight = None
     else:
         painted = PAINTED if opts.painted else ()
-        train = concat_arrays([load_arrays(d, "train", size, opts.limit) for d in DATASETS + painted])
+        if not 0.0 <= opts.painted_wrong <= 1.0:
+            raise ValueError(f"--painted-wrong {opts.painted_wrong}: a share, from 0 to 1")
+        if opts.painted_wrong < 1.0 and not opts.painted:
+            raise ValueError("--painted-wrong is a share of the painted faces: add --painted")
+
+        def arrays(dataset: str, part: str) -> tuple[np.ndarray, np.ndarray]:
+            x, y = load_arrays(dataset, part, size, opts.limit)
+            return thin_painted_wrong(x, y, opts.painted_wrong) if dataset in PAINTED else (x, y)
+
+        train = concat_arrays([arrays(d, "train") for d in DATASETS + painted])
         val = concat_arrays([load_arrays(d, "val", size, opts.limit) for d in DATASETS])  # real faces choose the epoch
         if opts.with_val:
             # Real below-nose faces are what the model is short of; once the recipe is fixed
             # on val, val's faces are worth more in training. Val figures are then not held out.
-            train = concat_arrays([train, val, *(load_arrays(d, "val", size, opts.limit) for d in painted)])
+            train = concat_arrays([train, val, *(arrays(d, "val") for d in painted)])
         extras = [load_folder(d, size) for d in opts.extra_dirs]
         extra_images = sum(len(x) for x, _ in extras)
         if extras:
@@ -143,6 +162,7 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         "lowres": opts.lowres,
         "hue": opts.hue,
         "painted": opts.painted,
+        "painted_wrong": opts.painted_wrong,
         "width": None if thesis else opts.width,
         "layout": None if thesis else opts.layout,
         "train_images": int(len(train[0])),
