@@ -365,6 +365,23 @@ def test_painted_masks_cover_the_nose_when_worn_right_and_uncover_it_when_not() 
     assert covered >= tried - 1 and uncovered >= tried - 2, (covered, uncovered, tried)
 
 
+def test_painted_wrong_keeps_that_share_of_faces_worn_wrong_and_every_other_face() -> None:
+    from models.mask.data import LABEL_INDEX, thin_painted_wrong
+
+    y = np.array(
+        [LABEL_INDEX["incorrect_mask"]] * 3000 + [LABEL_INDEX["with_mask"]] * 500 + [LABEL_INDEX["without_mask"]] * 500
+    )
+    x = np.arange(len(y))  # stands in for the images: which faces are kept
+    for share in (0.0, 1 / 3, 1.0):
+        kept_x, kept_y = thin_painted_wrong(x, y, share)
+        wrong = int((kept_y == LABEL_INDEX["incorrect_mask"]).sum())
+        assert abs(wrong - share * 3000) < 100 and len(kept_y) - wrong == 1000
+        assert np.array_equal(kept_y, y[kept_x])  # faces keep their labels
+    assert np.array_equal(
+        thin_painted_wrong(x, y, 0.5)[0], thin_painted_wrong(x, y, 0.5)[0]
+    )  # the same faces every run
+
+
 def test_cross_collection_folds_keep_each_collection_out_of_its_own_training(monkeypatch: pytest.MonkeyPatch) -> None:
     """A collection held out leaves training with everything made from it (lowered, painted faces),
     and is tested whole: every split, every face."""
