@@ -88,6 +88,10 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         raise ValueError("--extra is for ours: the thesis CNN has two classes and its own fixed data")
     if thesis and (opts.painted or opts.hue):
         raise ValueError("--painted and --hue are for ours: the thesis CNN trains as the thesis did")
+    if not 0.0 <= opts.painted_wrong <= 1.0:
+        raise ValueError(f"--painted-wrong {opts.painted_wrong}: a share, from 0 to 1")
+    if opts.painted_wrong < 1.0 and not opts.painted:
+        raise ValueError("--painted-wrong is a share of the painted faces: add --painted")
     size = THESIS_INPUT if thesis else opts.size
     name = opts.name or opts.arch
     strength = 0.0  # the thesis trained without augmentation
@@ -103,10 +107,6 @@ def train_mask(opts: MaskTrainOptions) -> dict[str, Any]:
         class_weight = None
     else:
         painted = PAINTED if opts.painted else ()
-        if not 0.0 <= opts.painted_wrong <= 1.0:
-            raise ValueError(f"--painted-wrong {opts.painted_wrong}: a share, from 0 to 1")
-        if opts.painted_wrong < 1.0 and not opts.painted:
-            raise ValueError("--painted-wrong is a share of the painted faces: add --painted")
 
         def arrays(dataset: str, part: str) -> tuple[np.ndarray, np.ndarray]:
             x, y = load_arrays(dataset, part, size, opts.limit)
