@@ -84,3 +84,26 @@ def test_the_wheel_runs_outside_the_checkout_with_its_packaged_weights(tmp_path:
     )  # fmt: skip
     assert training.returncode == 2 and "runs from a checkout" in training.stderr
     assert training.stderr.count("\n") == 1 and "Traceback" not in training.stderr
+
+
+def test_the_tested_versions_pin_every_requirement_within_what_pyproject_allows() -> None:
+    """deploy/install.sh installs under deploy/constraints.txt, so that a new release on the
+    index cannot change what CI or a site runs; a bump in pyproject.toml that the pins no
+    longer satisfy would make pip fall back to untested versions, so it fails here first."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    declared = [Requirement(r) for r in project["dependencies"]]
+    declared += [Requirement(r) for extra in project["optional-dependencies"].values() for r in extra]
+    pins: dict[str, str] = {}
+    for line in (REPO_ROOT / "deploy" / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version
+    for requirement in declared:
+        pinned = pins.get(canonicalize_name(requirement.name))
+        assert pinned is not None, f"{requirement.name} is not pinned in deploy/constraints.txt"
+        assert requirement.specifier.contains(pinned, prereleases=True), f"{requirement} vs {pinned}"
