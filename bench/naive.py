@@ -26,9 +26,9 @@ def main(clip: str, seconds: float) -> None:
 
     model = keras.models.load_model(REPO_ROOT / "models" / "mask" / "thesis.keras")
     weights = shared_dir() / "weights" / "opencv_res10_ssd_tf"
-    net = cv2.dnn.readNetFromTensorflow(
-        str(weights / "opencv_face_detector_uint8.pb"), str(weights / "opencv_face_detector.pbtxt")
-    )
+    # readNet picks the TensorFlow importer from the .pb / .pbtxt pair; it is the entry point
+    # every OpenCV release since 3.4 declares
+    net = cv2.dnn.readNet(str(weights / "opencv_face_detector_uint8.pb"), str(weights / "opencv_face_detector.pbtxt"))
     cap = cv2.VideoCapture(clip)
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     frames = faces = 0
