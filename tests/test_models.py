@@ -36,9 +36,33 @@ def test_classify_json_contract_and_accuracy_floor() -> None:
     for line in lines:
         assert set(line) == {"image", "label", "score"}
         assert line["label"] in LABELS and 0.0 <= line["score"] <= 1.0
+        # bare only when more likely than not: the daemon's label threshold would not count it otherwise
+        assert line["label"] != "without_mask" or line["score"] >= 0.5
     truth = {str(p): lbl for p, lbl in sample}
     accuracy = sum(line["label"] == truth[line["image"]] for line in lines) / len(lines)
     assert accuracy >= CLASSIFY_FLOOR, f"accuracy {accuracy:.3f} below the floor {CLASSIFY_FLOOR}"
+
+
+def test_a_face_is_called_bare_only_when_that_is_more_likely_than_not() -> None:
+    """The two kinds of mask together outweigh a plurality for without_mask: such a face is masked."""
+    from workers.classifier import LABELS_BY_CLASSES, decide
+
+    three, two = LABELS_BY_CLASSES[3], LABELS_BY_CLASSES[2]
+    probs = np.array(
+        [
+            [0.10, 0.60, 0.30],  # bare, more likely than not
+            [0.25, 0.45, 0.30],  # likeliest bare, but masked in either way at 0.55: worn wrong, the likelier
+            [0.35, 0.40, 0.25],  # likeliest bare, masked at 0.60: with_mask, the likelier
+            [0.20, 0.50, 0.30],  # exactly even: bare, as the daemon's threshold (>= 0.5) counts it
+            [0.70, 0.20, 0.10],  # masked: never touched
+            [0.05, 0.15, 0.80],  # worn wrong: never touched
+        ]
+    )
+    assert [three[i] for i in decide(probs, three)] == [
+        "without_mask", "incorrect_mask", "with_mask", "without_mask", "with_mask", "incorrect_mask",
+    ]  # fmt: skip
+    binary = np.array([[0.45, 0.55], [0.55, 0.45]])  # two labels: the likeliest is the majority
+    assert [two[i] for i in decide(binary, two)] == ["without_mask", "with_mask"]
 
 
 @pytest.mark.slow
@@ -482,6 +506,8 @@ def test_eval_masks_cross_collection_one_run(tmp_path: Path) -> None:
     mirror = next(name for name in names if "mirror averaged" in name)
     assert all(fold["reused"] for fold in table[mirror]["folds"].values())  # its twin's networks, tested mirrored
     assert not any(fold["reused"] for fold in table[names[1]]["folds"].values())
+    majority = [name for name in names if name.endswith("bare only by majority")]
+    assert majority and all(fold["reused"] for name in majority for fold in table[name]["folds"].values())
     painted, shipped = table[names[2]]["folds"], table[names[1]]["folds"]
     assert all(painted[c]["train_n"] > shipped[c]["train_n"] for c in painted)  # the painted faces are added
     scene = table[names[1]]["folds"]["masks-det"]["incorrect_mask"]
