@@ -21,7 +21,10 @@ class Thresholds(Section):
         ge=0.0,
         le=1.0,
         title="Label score",
-        description="Classifier probability a label needs to count towards a violation.",
+        description=(
+            "Classifier probability a label needs to count towards a violation. A face is called "
+            "without_mask only at 0.5 or more, so below 0.5 only incorrect_mask calls get easier."
+        ),
     )
 
 

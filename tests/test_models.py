@@ -36,7 +36,7 @@ def test_classify_json_contract_and_accuracy_floor() -> None:
     for line in lines:
         assert set(line) == {"image", "label", "score"}
         assert line["label"] in LABELS and 0.0 <= line["score"] <= 1.0
-        # bare only when more likely than not: the daemon's label threshold would not count it otherwise
+        # bare only at half the probability or more: the daemon's label threshold would not count it otherwise
         assert line["label"] != "without_mask" or line["score"] >= 0.5
     truth = {str(p): lbl for p, lbl in sample}
     accuracy = sum(line["label"] == truth[line["image"]] for line in lines) / len(lines)
@@ -50,7 +50,7 @@ def test_a_face_is_called_bare_only_when_that_is_more_likely_than_not() -> None:
     three, two = LABELS_BY_CLASSES[3], LABELS_BY_CLASSES[2]
     probs = np.array(
         [
-            [0.10, 0.60, 0.30],  # bare, more likely than not
+            [0.10, 0.60, 0.30],  # bare, well over half
             [0.25, 0.45, 0.30],  # likeliest bare, but masked in either way at 0.55: worn wrong, the likelier
             [0.35, 0.40, 0.25],  # likeliest bare, masked at 0.60: with_mask, the likelier
             [0.20, 0.50, 0.30],  # exactly even: bare, as the daemon's threshold (>= 0.5) counts it
@@ -452,6 +452,22 @@ def test_a_recorded_fold_from_before_a_new_recipe_field_still_counts() -> None:
     assert not _same_recipe({**recorded, "flip": True}, shipped) and not _same_recipe(None, shipped)
 
 
+def test_a_test_time_rule_reuses_its_twins_networks_and_changes_only_its_labels() -> None:
+    from dataclasses import asdict, replace
+
+    from models.mask.crossval import RECIPES, _network_path, _same_recipe, labels_of
+
+    shipped = RECIPES[1]
+    majority = replace(shipped, name="x, bare only by majority", bare_by_majority=True)
+    assert _network_path(majority, "masks-cls", 0, None, 6) == _network_path(shipped, "masks-cls", 0, None, 6)
+    assert _network_path(replace(shipped, augment=0.3), "masks-cls", 0, None, 6) != _network_path(
+        shipped, "masks-cls", 0, None, 6
+    )
+    assert not _same_recipe({**asdict(shipped), "bare_by_majority": True}, shipped)
+    p = np.array([[0.35, 0.40, 0.25], [0.10, 0.80, 0.10]])
+    assert labels_of(p, False).tolist() == [1, 1] and labels_of(p, True).tolist() == [0, 1]
+
+
 def test_cross_collection_report_replaces_only_its_own_section(tmp_path: Path) -> None:
     from models.mask.crossval import MARKER, _write_report
 
@@ -464,7 +480,16 @@ def test_cross_collection_report_replaces_only_its_own_section(tmp_path: Path) -
     folds = {c: fold for c in ("masks-cls", "masks-cls-synthetic", "masks-worn", "masks-det")}
     mean = {"accuracy": 0.75, "accuracy_without_masks_worn": 0.75, "masked_recall": 0.5, "unmasked_recall": 1.0,
             "< 40 px": 0.75, "40-63 px": None, ">= 64 px": None}  # fmt: skip
-    results = {"seed": 0, "limit": None, "recipes": {"r1": {"folds": folds, "mean": mean, "epochs": 6}}}
+    paired = {c: {**fold, "argmax": {"accuracy": 0.5, "masked_recall": 0.25, "unmasked_recall": 1.0},
+                  "relabelled": 1} for c in folds}  # fmt: skip
+    results = {
+        "seed": 0,
+        "limit": None,
+        "recipes": {
+            "r1": {"folds": folds, "mean": mean, "epochs": 6},
+            "r1, bare only by majority": {"folds": paired, "mean": mean, "epochs": 6},
+        },
+    }
     report = tmp_path / "MASK_MODEL.md"
     report.write_text(f"# head\nprose\n\n{MARKER}\nold table\n\n<!-- comparison -->\n## Comparison\nkept\n")
     _write_report(results, report)
@@ -473,6 +498,8 @@ def test_cross_collection_report_replaces_only_its_own_section(tmp_path: Path) -
     assert text.startswith("# head\nprose\n") and "old table" not in text and text.count(MARKER) == 1
     assert text.index(MARKER) < text.index("<!-- comparison -->\n## Comparison\nkept")
     assert "| r1 | 6 | 75.0 | 75.0 | 50.0 | 100.0 | 75.0 | - | - |" in text
+    paired_row = "| r1, bare only by majority | 50.0 -> 75.0 | 50.0 -> 75.0, 25.0 -> 50.0, 100.0 -> 100.0, 1 of 4 |"
+    assert paired_row in text and text.count("| r1 |") == 5  # the mean row and one per fold; r1 is unpaired
 
 
 def test_eval_flags_that_do_not_apply_are_errors() -> None:
@@ -508,6 +535,8 @@ def test_eval_masks_cross_collection_one_run(tmp_path: Path) -> None:
     assert not any(fold["reused"] for fold in table[names[1]]["folds"].values())
     majority = [name for name in names if name.endswith("bare only by majority")]
     assert majority and all(fold["reused"] for name in majority for fold in table[name]["folds"].values())
+    assert all(set(fold["argmax"]) == {"accuracy", "masked_recall", "unmasked_recall"}
+               for name in majority for fold in table[name]["folds"].values())  # fmt: skip
     painted, shipped = table[names[2]]["folds"], table[names[1]]["folds"]
     assert all(painted[c]["train_n"] > shipped[c]["train_n"] for c in painted)  # the painted faces are added
     scene = table[names[1]]["folds"]["masks-det"]["incorrect_mask"]

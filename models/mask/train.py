@@ -31,6 +31,7 @@ from models.mask.data import (
     thin_painted_wrong,
 )
 from models.shared_data import REPO_ROOT
+from workers.classifier import LABELS_BY_CLASSES, decide
 
 MODELS_DIR = REPO_ROOT / "models"
 WEIGHTS_DIR = REPO_ROOT / "workers" / "weights"  # what the daemon runs ships there (package data)
@@ -237,11 +238,12 @@ def _ship(
     weights_dir = WEIGHTS_DIR if out_dir == MODELS_DIR else out_dir
     onnx_path = export_onnx(model, weights_dir / ONNX_NAMES[name]) if name in ONNX_NAMES else None
     probs = model.predict(plain_dataset(*val, 64), verbose=0)
+    predicted = decide(probs, LABELS_BY_CLASSES[probs.shape[1]])  # as `classify` will call them
     record["params"] = int(model.count_params())
-    record["val_accuracy"] = float((probs.argmax(1) == val[1]).mean())
+    record["val_accuracy"] = float((predicted == val[1]).mean())
     record["onnx"] = None if onnx_path is None else _shown(onnx_path)
     (stem.parent / f"{name}_metrics.json").write_text(json.dumps(record, indent=1))
-    _plot(record, val[1], probs.argmax(1), stem.parent, name, classes)
+    _plot(record, val[1], predicted, stem.parent, name, classes)
     print(json.dumps({k: v for k, v in record.items() if k != "history"}))
     return record
 
