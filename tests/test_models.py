@@ -58,11 +58,11 @@ def test_a_face_is_called_bare_only_when_that_is_more_likely_than_not() -> None:
             [0.05, 0.15, 0.80],  # worn wrong: never touched
         ]
     )
-    assert [three[i] for i in decide(probs, three)] == [
+    assert [three[i] for i in decide(probs)] == [
         "without_mask", "incorrect_mask", "with_mask", "without_mask", "with_mask", "incorrect_mask",
     ]  # fmt: skip
     binary = np.array([[0.45, 0.55], [0.55, 0.45]])  # two labels: the likeliest is the majority
-    assert [two[i] for i in decide(binary, two)] == ["without_mask", "with_mask"]
+    assert [two[i] for i in decide(binary)] == ["without_mask", "with_mask"]
 
 
 @pytest.mark.slow

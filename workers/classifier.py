@@ -19,7 +19,7 @@ LABELS_BY_CLASSES = {
 }
 
 
-def decide(probs: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
+def decide(probs: np.ndarray) -> np.ndarray:
     """The label index of each face: the likeliest label, except that ``without_mask`` must hold
     at least half the probability.
 
@@ -33,7 +33,8 @@ def decide(probs: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
     (``models/MASK_MODEL.md``, the "bare only by majority" rows).
     """
     idx = np.asarray(probs.argmax(axis=1))
-    if len(labels) > 2 and "without_mask" in labels:
+    labels = LABELS_BY_CLASSES[probs.shape[1]]  # the labels follow from the model's width
+    if len(labels) > 2:
         bare = labels.index("without_mask")
         masked = probs.copy()
         masked[:, bare] = -1.0
@@ -74,5 +75,5 @@ class MaskClassifier:
     def classify(self, crops: list[np.ndarray], bgr: bool = True) -> list[tuple[str, float]]:
         """``(label, probability of that label)`` per face crop."""
         probs = self.probabilities(crops, bgr)
-        idx = decide(probs, self.labels)
+        idx = decide(probs)
         return [(self.labels[i], float(p[i])) for i, p in zip(idx, probs)]

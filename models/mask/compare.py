@@ -102,7 +102,7 @@ def _shipped_classifiers() -> dict[str, Any]:
 def _onnx_predict(clf: Any, x: np.ndarray) -> np.ndarray:
     crops = list(x)  # RGB uint8 at any size: the runtime resizes as the daemon does
     probs = np.concatenate([clf.probabilities(crops[i : i + 64], bgr=False) for i in range(0, len(crops), 64)])
-    return decide(probs, clf.labels)  # the daemon's decision, as `classify` prints it
+    return decide(probs)  # the daemon's decision, as `classify` prints it
 
 
 def _onnx_ms_per_face(clf: Any, x: np.ndarray) -> dict[str, float]:

@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 import time
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from models.mask.data import (
     thin_painted_wrong,
 )
 from models.shared_data import REPO_ROOT
-from workers.classifier import LABELS_BY_CLASSES, decide
+from workers.classifier import decide
 
 RESULTS_DIR = REPO_ROOT / "models" / "mask" / "crossval"
 REPORT = REPO_ROOT / "models" / "MASK_MODEL.md"
@@ -86,74 +86,32 @@ FOLD_EPOCHS = 6
 and a soup): the table (4 folds x 4 trained recipes) then takes about 140 minutes of a 2-core CPU.
 Every row of ours gets the same budget, so the rows compare recipes, not schedules."""
 
+SHIPPED_RECIPE = Recipe(
+    "shipped recipe (wide CNN, CCTV augmentation 0.6)", "maskwatch", DATASETS, FOLD_EPOCHS, augment=0.6
+)
+PAINTED_SMALL_FACES = Recipe(
+    "painted masks + small faces", "maskwatch", DATASETS + PAINTED, FOLD_EPOCHS, augment=0.6, lowres=0.4
+)
+PAINTED_THIRD_WORN_WRONG = replace(
+    PAINTED_SMALL_FACES, name="painted masks, a third of those worn wrong, + small faces", painted_wrong=1 / 3
+)
+PAINTED_NONE_WORN_WRONG = replace(
+    PAINTED_SMALL_FACES, name="painted masks, none worn wrong, + small faces", painted_wrong=0.0
+)
+MAJORITY = ", bare only by majority"
+
 RECIPES = (
     Recipe("thesis CNN (its network; 8 epochs, no augmentation, two classes)", "thesis", tuple(COLLECTIONS), 8),
-    Recipe("shipped recipe (wide CNN, CCTV augmentation 0.6)", "maskwatch", DATASETS, FOLD_EPOCHS, augment=0.6),
-    Recipe(
-        "painted masks + hue turns + small faces",
-        "maskwatch",
-        DATASETS + PAINTED,
-        FOLD_EPOCHS,
-        augment=0.6,
-        lowres=0.4,
-        hue=0.5,
-    ),
-    Recipe("painted masks + small faces", "maskwatch", DATASETS + PAINTED, FOLD_EPOCHS, augment=0.6, lowres=0.4),
-    Recipe(
-        "painted masks, a third of those worn wrong, + small faces",
-        "maskwatch",
-        DATASETS + PAINTED,
-        FOLD_EPOCHS,
-        augment=0.6,
-        lowres=0.4,
-        painted_wrong=1 / 3,
-    ),
-    Recipe(
-        "painted masks, none worn wrong, + small faces",
-        "maskwatch",
-        DATASETS + PAINTED,
-        FOLD_EPOCHS,
-        augment=0.6,
-        lowres=0.4,
-        painted_wrong=0.0,
-    ),
-    Recipe(
-        "painted masks + small faces, mirror averaged",
-        "maskwatch",
-        DATASETS + PAINTED,
-        FOLD_EPOCHS,
-        augment=0.6,
-        lowres=0.4,
-        flip=True,
-    ),
-    Recipe(
-        "shipped recipe, bare only by majority",
-        "maskwatch",
-        DATASETS,
-        FOLD_EPOCHS,
-        augment=0.6,
-        bare_by_majority=True,
-    ),
-    Recipe(
-        "painted masks, a third of those worn wrong, + small faces, bare only by majority",
-        "maskwatch",
-        DATASETS + PAINTED,
-        FOLD_EPOCHS,
-        augment=0.6,
-        lowres=0.4,
-        painted_wrong=1 / 3,
-        bare_by_majority=True,
-    ),
-    Recipe(
-        "painted masks, none worn wrong, + small faces, bare only by majority",
-        "maskwatch",
-        DATASETS + PAINTED,
-        FOLD_EPOCHS,
-        augment=0.6,
-        lowres=0.4,
-        painted_wrong=0.0,
-        bare_by_majority=True,
-    ),
+    SHIPPED_RECIPE,
+    replace(PAINTED_SMALL_FACES, name="painted masks + hue turns + small faces", hue=0.5),
+    PAINTED_SMALL_FACES,
+    PAINTED_THIRD_WORN_WRONG,
+    PAINTED_NONE_WORN_WRONG,
+    # test-time rules: each tests its twin's networks (see _network_path)
+    replace(PAINTED_SMALL_FACES, name=PAINTED_SMALL_FACES.name + ", mirror averaged", flip=True),
+    replace(SHIPPED_RECIPE, name="shipped recipe" + MAJORITY, bare_by_majority=True),
+    replace(PAINTED_THIRD_WORN_WRONG, name=PAINTED_THIRD_WORN_WRONG.name + MAJORITY, bare_by_majority=True),
+    replace(PAINTED_NONE_WORN_WRONG, name=PAINTED_NONE_WORN_WRONG.name + MAJORITY, bare_by_majority=True),
 )
 MODELS_DIR = REPO_ROOT / ".cache" / "crossval-models"
 """Each fold's trained network, kept so that recipes differing only at test time (``flip``)
@@ -255,7 +213,7 @@ def _probabilities(model: Any, x: np.ndarray, flip: bool = False) -> np.ndarray:
 
 def labels_of(p: np.ndarray, bare_by_majority: bool) -> np.ndarray:
     """The label index per face under a recipe's test-time rule."""
-    return decide(p, LABELS_BY_CLASSES[p.shape[1]]) if bare_by_majority else np.asarray(p.argmax(1))
+    return decide(p) if bare_by_majority else np.asarray(p.argmax(1))
 
 
 PAIRED = ("accuracy", "masked_recall", "unmasked_recall")
@@ -294,9 +252,10 @@ def run_fold(
     labels = labels_of(p, recipe.bare_by_majority)
     metrics = fold_metrics(test_y, labels, widths)
     if recipe.bare_by_majority:  # paired: the same network under argmax (a retrained one moves ~2 points)
-        plain = fold_metrics(test_y, labels_of(p, False), widths)
+        argmax = labels_of(p, False)
+        plain = fold_metrics(test_y, argmax, widths)
         metrics["argmax"] = {k: plain[k] for k in PAIRED}
-        metrics["relabelled"] = int((labels != labels_of(p, False)).sum())
+        metrics["relabelled"] = int((labels != argmax).sum())
     metrics.update(
         train_n=int(len(train[1])), minutes=round((time.time() - started) / 60, 1), epochs=epochs, reused=reused
     )

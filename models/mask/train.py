@@ -31,7 +31,7 @@ from models.mask.data import (
     thin_painted_wrong,
 )
 from models.shared_data import REPO_ROOT
-from workers.classifier import LABELS_BY_CLASSES, decide
+from workers.classifier import decide
 
 MODELS_DIR = REPO_ROOT / "models"
 WEIGHTS_DIR = REPO_ROOT / "workers" / "weights"  # what the daemon runs ships there (package data)
@@ -238,7 +238,7 @@ def _ship(
     weights_dir = WEIGHTS_DIR if out_dir == MODELS_DIR else out_dir
     onnx_path = export_onnx(model, weights_dir / ONNX_NAMES[name]) if name in ONNX_NAMES else None
     probs = model.predict(plain_dataset(*val, 64), verbose=0)
-    predicted = decide(probs, LABELS_BY_CLASSES[probs.shape[1]])  # as `classify` will call them
+    predicted = decide(probs)  # as `classify` will call them
     record["params"] = int(model.count_params())
     record["val_accuracy"] = float((predicted == val[1]).mean())
     record["onnx"] = None if onnx_path is None else _shown(onnx_path)
