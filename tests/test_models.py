@@ -63,6 +63,9 @@ def test_a_face_is_called_bare_only_when_that_is_more_likely_than_not() -> None:
     ]  # fmt: skip
     binary = np.array([[0.45, 0.55], [0.55, 0.45]])  # two labels: the likeliest is the majority
     assert [two[i] for i in decide(binary)] == ["without_mask", "with_mask"]
+    # a higher bar: bare only at 0.7 or more, whatever the number of labels
+    assert [three[i] for i in decide(probs, bare_at=0.7)][:2] == ["incorrect_mask", "incorrect_mask"]
+    assert [two[i] for i in decide(binary, bare_at=0.6)] == ["with_mask", "with_mask"]
 
 
 @pytest.mark.slow
@@ -480,8 +483,12 @@ def test_cross_collection_report_replaces_only_its_own_section(tmp_path: Path) -
     folds = {c: fold for c in ("masks-cls", "masks-cls-synthetic", "masks-worn", "masks-det")}
     mean = {"accuracy": 0.75, "accuracy_without_masks_worn": 0.75, "masked_recall": 0.5, "unmasked_recall": 1.0,
             "< 40 px": 0.75, "40-63 px": None, ">= 64 px": None}  # fmt: skip
+    bars = {
+        "0.50": {"accuracy": 0.75, "masked_recall": 0.5, "unmasked_recall": 1.0, "< 40 px": 0.75},
+        "0.90": {"accuracy": 0.5, "masked_recall": 1.0, "unmasked_recall": 0.0, "< 40 px": 0.5},
+    }
     paired = {c: {**fold, "argmax": {"accuracy": 0.5, "masked_recall": 0.25, "unmasked_recall": 1.0},
-                  "relabelled": 1} for c in folds}  # fmt: skip
+                  "relabelled": 1, "by_bare_bar": bars} for c in folds}  # fmt: skip
     results = {
         "seed": 0,
         "limit": None,
@@ -500,6 +507,7 @@ def test_cross_collection_report_replaces_only_its_own_section(tmp_path: Path) -
     assert "| r1 | 6 | 75.0 | 75.0 | 50.0 | 100.0 | 75.0 | - | - |" in text
     paired_row = "| r1, bare only by majority | 50.0 -> 75.0 | 50.0 -> 75.0, 25.0 -> 50.0, 100.0 -> 100.0, 1 of 4 |"
     assert paired_row in text and text.count("| r1 |") == 5  # the mean row and one per fold; r1 is unpaired
+    assert "| r1, bare only by majority | 0.90 | 50.0 | 100.0 | 0.0 | 50.0 | 100.0, 0.0 | 100.0, 0.0 |" in text
 
 
 def test_eval_flags_that_do_not_apply_are_errors() -> None:
@@ -537,6 +545,12 @@ def test_eval_masks_cross_collection_one_run(tmp_path: Path) -> None:
     assert majority and all(fold["reused"] for name in majority for fold in table[name]["folds"].values())
     assert all(set(fold["argmax"]) == {"accuracy", "masked_recall", "unmasked_recall"}
                for name in majority for fold in table[name]["folds"].values())  # fmt: skip
+    for fold in table[majority[0]]["folds"].values():  # each bar on p(without_mask), on the same network
+        curve = fold["by_bare_bar"]
+        assert list(curve) == ["0.50", "0.60", "0.70", "0.80", "0.90"]
+        assert curve["0.50"]["accuracy"] == fold["accuracy"]  # the lowest bar is the majority rule itself
+        masked = [c["masked_recall"] for c in curve.values()]
+        assert masked[0] is None or masked == sorted(masked)  # a higher bar calls fewer faces bare
     painted, shipped = table[names[2]]["folds"], table[names[1]]["folds"]
     assert all(painted[c]["train_n"] > shipped[c]["train_n"] for c in painted)  # the painted faces are added
     scene = table[names[1]]["folds"]["masks-det"]["incorrect_mask"]
