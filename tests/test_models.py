@@ -66,6 +66,10 @@ def test_a_face_is_called_bare_only_when_that_is_more_likely_than_not() -> None:
     # a higher bar: bare only at 0.7 or more, whatever the number of labels
     assert [three[i] for i in decide(probs, bare_at=0.7)][:2] == ["incorrect_mask", "incorrect_mask"]
     assert [two[i] for i in decide(binary, bare_at=0.6)] == ["with_mask", "with_mask"]
+    sure = np.array([[0.1, 0.8, 0.1], [0.3, 0.7, 0.0], [0.31, 0.69, 0.0]])  # over, at and just under the bar
+    assert [three[i] for i in decide(sure, bare_at=0.7)] == ["without_mask", "without_mask", "with_mask"]
+    with pytest.raises(ValueError, match="probability"):
+        decide(probs, bare_at=1.5)
 
 
 @pytest.mark.slow
@@ -483,12 +487,18 @@ def test_cross_collection_report_replaces_only_its_own_section(tmp_path: Path) -
     folds = {c: fold for c in ("masks-cls", "masks-cls-synthetic", "masks-worn", "masks-det")}
     mean = {"accuracy": 0.75, "accuracy_without_masks_worn": 0.75, "masked_recall": 0.5, "unmasked_recall": 1.0,
             "< 40 px": 0.75, "40-63 px": None, ">= 64 px": None}  # fmt: skip
-    bars = {
-        "0.50": {"accuracy": 0.75, "masked_recall": 0.5, "unmasked_recall": 1.0, "< 40 px": 0.75},
-        "0.90": {"accuracy": 0.5, "masked_recall": 1.0, "unmasked_recall": 0.0, "< 40 px": 0.5},
+    low: dict[str, float | None] = {"accuracy": 0.75, "masked_recall": 0.5, "unmasked_recall": 1.0, "< 40 px": 0.75}
+    high: dict[str, float | None] = {"accuracy": 0.5, "masked_recall": 1.0, "unmasked_recall": 0.0, "< 40 px": 0.5}
+    bars = {c: {"0.50": low, "0.90": high} for c in folds}  # each fold its own figures at 0.90:
+    bars["masks-cls"] = {
+        "0.50": low,
+        "0.90": {"accuracy": 0.9, "masked_recall": 0.9, "unmasked_recall": 0.9, "< 40 px": 0.9},
     }
+    bars["masks-worn"] = {
+        bar: {**at, "unmasked_recall": None} for bar, at in bars["masks-worn"].items()
+    }  # no bare face
     paired = {c: {**fold, "argmax": {"accuracy": 0.5, "masked_recall": 0.25, "unmasked_recall": 1.0},
-                  "relabelled": 1, "by_bare_bar": bars} for c in folds}  # fmt: skip
+                  "relabelled": 1, "by_bare_bar": bars[c]} for c in folds}  # fmt: skip
     results = {
         "seed": 0,
         "limit": None,
@@ -507,7 +517,11 @@ def test_cross_collection_report_replaces_only_its_own_section(tmp_path: Path) -
     assert "| r1 | 6 | 75.0 | 75.0 | 50.0 | 100.0 | 75.0 | - | - |" in text
     paired_row = "| r1, bare only by majority | 50.0 -> 75.0 | 50.0 -> 75.0, 25.0 -> 50.0, 100.0 -> 100.0, 1 of 4 |"
     assert paired_row in text and text.count("| r1 |") == 5  # the mean row and one per fold; r1 is unpaired
-    assert "| r1, bare only by majority | 0.90 | 50.0 | 100.0 | 0.0 | 50.0 | 100.0, 0.0 | 100.0, 0.0 |" in text
+    # means over the folds (unmasked and balanced over the three with bare faces), < 40 px pooled, two folds
+    assert (
+        "| r1, bare only by majority | 0.50 | 75.0 | 75.0 | 50.0 | 100.0 | 75.0 | 50.0, 100.0 | 50.0, 100.0 |" in text
+    )
+    assert "| r1, bare only by majority | 0.90 | 60.0 | 63.3 | 97.5 | 30.0 | 60.0 | 90.0, 90.0 | 100.0, 0.0 |" in text
 
 
 def test_eval_flags_that_do_not_apply_are_errors() -> None:
@@ -551,6 +565,8 @@ def test_eval_masks_cross_collection_one_run(tmp_path: Path) -> None:
         assert curve["0.50"]["accuracy"] == fold["accuracy"]  # the lowest bar is the majority rule itself
         masked = [c["masked_recall"] for c in curve.values()]
         assert masked[0] is None or masked == sorted(masked)  # a higher bar calls fewer faces bare
+        unmasked = [c["unmasked_recall"] for c in curve.values()]
+        assert unmasked[0] is None or unmasked == sorted(unmasked, reverse=True)  # and finds fewer of the bare
     painted, shipped = table[names[2]]["folds"], table[names[1]]["folds"]
     assert all(painted[c]["train_n"] > shipped[c]["train_n"] for c in painted)  # the painted faces are added
     scene = table[names[1]]["folds"]["masks-det"]["incorrect_mask"]

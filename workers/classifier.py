@@ -38,8 +38,12 @@ def decide(probs: np.ndarray, bare_at: float = BARE_AT) -> np.ndarray:
     towards no violation, as before (a lower threshold no longer lets a bare call under 0.5
     count). Chosen for that cost of errors and measured paired on the cross-collection folds
     (``models/MASK_MODEL.md``, the "bare only by majority" rows). With two labels and the default
-    bar it is the argmax.
+    bar it is the argmax. A higher ``bare_at`` (measured, not shipped) gives the other label to
+    faces up to that bar, so that label may then hold up to ``1 - bare_at``; ties go to the
+    first label in ``LABELS_BY_CLASSES`` order, as ``argmax`` breaks them.
     """
+    if not 0.0 <= bare_at <= 1.0:
+        raise ValueError(f"bare_at is a probability, got {bare_at}")
     idx = np.asarray(probs.argmax(axis=1))
     bare = LABELS_BY_CLASSES[probs.shape[1]].index("without_mask")  # the labels follow from the width
     others = probs.copy()
