@@ -27,7 +27,7 @@ MATCH_IOU = 0.5
 
 def _agreement(frames: list[Any], gpu: Any) -> dict[str, int]:
     """Faces the CPU finds (ONNX Runtime) that the GPU finds too, on the same frames."""
-    from models.face.teachers import iou
+    from core.boxes import iou
     from workers.detector import FaceDetector
 
     cpu = FaceDetector(REPO_ROOT / "workers" / "weights" / "face_detector.onnx", device="cpu")

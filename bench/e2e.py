@@ -117,11 +117,12 @@ def run_load(
     console: bool = False,
     detect_size: int | None = None,
     tiles: int = 1,
+    mirror: bool | None = None,
 ) -> Load:
     """``console``: the web console on too, with a client reading it all along (as a desk would).
 
-    ``detect_size`` overrides ``inference.detect_size``; ``tiles > 1`` runs every camera as a
-    wide view (``detect_width: 1280``, ``detect_tiles``)."""
+    ``detect_size`` and ``mirror`` override ``inference.detect_size`` and ``inference.detect_mirror``;
+    ``tiles > 1`` runs every camera as a wide view (``detect_width: 1280``, ``detect_tiles``)."""
     from bench.loopback.mqtt_watch import MqttWatcher
     from daemon.runner import Daemon
 
@@ -139,8 +140,9 @@ def run_load(
         f"  - name: {n}\n    url: rtsp://127.0.0.1:{rtsp.port}/{n}\n    detect_fps: {detect_fps}\n{wide}" for n in clips
     )
     transport_yaml = f"transport:\n  type: {transport}\n" + (f"  redis_url: {redis_url}\n" if redis_url else "")
-    if detect_size is not None:
-        transport_yaml += f"inference:\n  detect_size: {detect_size}\n"
+    inference = {"detect_size": detect_size, "detect_mirror": None if mirror is None else str(mirror).lower()}
+    if any(v is not None for v in inference.values()):
+        transport_yaml += "inference:\n" + "".join(f"  {k}: {v}\n" for k, v in inference.items() if v is not None)
     settings = parse_settings(
         f"cameras:\n{cams}{transport_yaml}database:\n  url: sqlite:///{work}/mw.db\nsnapshots:\n  dir: {work}/snaps\n"
         f"mqtt:\n  enabled: true\n  port: {broker.port}\n  client_id: bench-{k}\n"

@@ -34,7 +34,9 @@ def naive_throughput(clip: Path, seconds: float) -> dict[str, float]:
     return result
 
 
-def maskwatch_throughput(clip: Path, detect_size: int | None = None, tiles: int = 1) -> dict[str, float]:
+def maskwatch_throughput(
+    clip: Path, detect_size: int | None = None, tiles: int = 1, mirror: bool | None = None
+) -> dict[str, float]:
     """The daemon's pipeline on a recorded file as fast as it goes (``scan``), one stream."""
     import cv2
 
@@ -45,7 +47,8 @@ def maskwatch_throughput(clip: Path, detect_size: int | None = None, tiles: int 
 
     wide = {"detect_width": 1280, "detect_tiles": tiles} if tiles > 1 else {}
     camera = CameraSettings(name=scan_camera_name(clip), url=str(clip), **wide)
-    settings = Settings(cameras=[camera], inference={"detect_size": detect_size} if detect_size else {})
+    inference = {"detect_size": detect_size, "detect_mirror": mirror}
+    settings = Settings(cameras=[camera], inference={k: v for k, v in inference.items() if v is not None})
     # models loaded and warmed up before the clock starts
     stage = InferenceStage(settings.inference, [camera])
     cap = cv2.VideoCapture(str(clip))
@@ -57,12 +60,20 @@ def maskwatch_throughput(clip: Path, detect_size: int | None = None, tiles: int 
     return {"video_s": video_s, "wall_s": wall, "frames": stage.frames_processed, "violations": len(violations)}
 
 
-def run_bench(quick: bool = False, smoke: bool = False, detect_size: int | None = None, tiles: int = 1) -> int:
-    """``detect_size`` and ``tiles`` run the pipeline and the ladder at another detector input, or
-    with every camera tiled (``detect_tiles``, frames kept up to 1280 px; clips narrower than
-    twice the detect size get fewer windows or none, as the daemon would give them). Such a run
-    writes ``results[-quick]-d<size>-t<tiles>.json`` and leaves the default run's files alone;
-    the stage timings always cover 320-512 px and a 1280 px frame whole and in three windows."""
+def run_bench(
+    quick: bool = False,
+    smoke: bool = False,
+    detect_size: int | None = None,
+    tiles: int = 1,
+    mirror: bool | None = None,
+) -> int:
+    """``detect_size``, ``tiles`` and ``mirror`` run the pipeline and the ladder at another detector
+    input, with every camera tiled (``detect_tiles``, frames kept up to 1280 px; clips narrower than
+    twice the detect size get fewer windows or none, as the daemon would give them), or with mirror
+    averaging on or off (``inference.detect_mirror``). Such a run writes
+    ``results[-quick]-d<size>-t<tiles>[-m<0|1>].json`` and leaves the default run's files alone;
+    the stage timings always cover 320-512 px, mirror averaging at 416 px, and a 1280 px frame whole
+    and in three windows."""
     from bench.e2e import run_load
     from bench.stages import sample_frames, stage_timings
     from config.runtime import InferenceSettings
@@ -73,7 +84,7 @@ def run_bench(quick: bool = False, smoke: bool = False, detect_size: int | None 
     results["stages"] = stage_timings(frames, reps=3 if smoke else 10)
     print(json.dumps(results["stages"], indent=1), flush=True)
     naive = naive_throughput(clip, 1.5 if smoke else (4.0 if quick else 8.0))
-    ours = maskwatch_throughput(clip, detect_size, tiles)
+    ours = maskwatch_throughput(clip, detect_size, tiles, mirror)
     speedup = (ours["video_s"] / ours["wall_s"]) / (naive["video_s"] / naive["wall_s"])
     results["naive"], results["maskwatch_single_stream"] = naive, ours
     print(
@@ -85,7 +96,7 @@ def run_bench(quick: bool = False, smoke: bool = False, detect_size: int | None 
     seconds = 4.0 if smoke else (12.0 if quick else 30.0)
     loads = []
     for k in ladder:
-        load = run_load(k, seconds, detect_size=detect_size, tiles=tiles)
+        load = run_load(k, seconds, detect_size=detect_size, tiles=tiles, mirror=mirror)
         loads.append(load)
         print(
             f"K={k}: {load.processed}/{load.sampled} processed ({load.fps_per_camera:.2f} fps/camera), "
@@ -101,8 +112,8 @@ def run_bench(quick: bool = False, smoke: bool = False, detect_size: int | None 
     # the console must not slow the pipeline: the top real-time load again, console off then on
     top = max(realtime, 1)
     pair = {
-        "off": run_load(top, seconds, detect_size=detect_size, tiles=tiles),
-        "on": run_load(top, seconds, console=True, detect_size=detect_size, tiles=tiles),
+        "off": run_load(top, seconds, detect_size=detect_size, tiles=tiles, mirror=mirror),
+        "on": run_load(top, seconds, console=True, detect_size=detect_size, tiles=tiles, mirror=mirror),
     }
     for state, load in pair.items():
         print(
@@ -129,11 +140,13 @@ def run_bench(quick: bool = False, smoke: bool = False, detect_size: int | None 
     results["summary"] = summary
     summary["detect_size"] = detect_size or InferenceSettings().detect_size
     summary["detect_tiles"] = tiles
+    summary["detect_mirror"] = InferenceSettings().detect_mirror if mirror is None else mirror
     if not smoke:
         stem = "results-quick" if quick else "results"
-        variant = detect_size is not None or tiles > 1  # a variant leaves the default run's files alone
+        # a variant leaves the default run's files alone
+        variant = detect_size is not None or tiles > 1 or mirror is not None
         if variant:
-            stem += f"-d{summary['detect_size']}-t{tiles}"
+            stem += f"-d{summary['detect_size']}-t{tiles}" + ("" if mirror is None else f"-m{int(mirror)}")
         (OUT / f"{stem}.json").write_text(json.dumps(results, indent=1))
         if not variant:
             _plot(loads, OUT / ("cameras-quick.png" if quick else "cameras.png"))

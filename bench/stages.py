@@ -60,6 +60,10 @@ def stage_timings(frames: list[np.ndarray], reps: int) -> dict[str, float]:
         for size in sizes:
             det = FaceDetector(REPO_ROOT / "workers" / "weights" / weights, imgsz=size, device="cpu")
             out[f"detect_{Path(weights).suffix[1:]}_{size}_ms"] = _ms(_cycle(det, frames), reps)
+    mirrored = FaceDetector(
+        REPO_ROOT / "workers" / "weights" / "face_detector.onnx", imgsz=416, device="cpu", mirror=True
+    )
+    out["detect_onnx_416_mirror_ms"] = _ms(_cycle(mirrored, frames), reps)
     # a wide view in windows (detect_tiles: 3) on the clip's frames at 1280 px, as such a camera sends them
     wide = [cv2.resize(f, (1280, round(f.shape[0] * 1280 / f.shape[1]))) for f in frames[:6]]
     det = FaceDetector(REPO_ROOT / "workers" / "weights" / "face_detector.onnx", imgsz=416, device="cpu")

@@ -58,6 +58,14 @@ class InferenceSettings(Section):
     detect_size: int = Field(
         416, ge=160, le=1280, title="Detector input", description="Detector input size in pixels (multiple of 32)."
     )
+    detect_mirror: bool = Field(
+        False,
+        title="Mirror averaging",
+        description=(
+            "Also detect every frame flipped left to right and average the two passes' scores: finds more "
+            "faces at equal false positives (models/FACE_MODEL.md), for twice the detector's time per frame."
+        ),
+    )
     batch: int = Field(4, ge=1, le=64, title="Batch", description="Frames per detector call, across cameras.")
     threads: int = Field(
         0, ge=0, le=1024, title="Threads", description="CPU threads per model; 0 picks from the core count."

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.face.teachers import iou
+from core.boxes import iou
 from models.mask.data import LABELS, PAINTED, pair_number, split_samples
 from models.shared_data import REPO_ROOT, read_image, shared_dir
 from tests.conftest import run_cli
@@ -265,6 +265,38 @@ def test_an_untiled_camera_detects_the_same_beside_a_tiled_one() -> None:
     assert len(beside[1]) > len(untiled[1])  # the wide frame's windows find more
     with pytest.raises(ValueError, match="tile counts"):
         det.detect([scene], tiles=[1, 3])
+
+
+def test_mirror_averaging_scores_a_face_both_passes_see_above_one_only_one_sees() -> None:
+    from workers.mirror import average, unmirror
+
+    assert unmirror([((10.0, 5.0, 30.0, 25.0), 0.9)], width=100) == [((70.0, 5.0, 90.0, 25.0), 0.9)]
+    both = (10.0, 10.0, 50.0, 50.0)
+    plain = [(both, 0.8), ((200.0, 10.0, 240.0, 50.0), 0.9)]  # the second: a pattern only this pass sees
+    mirrored = [((12.0, 10.0, 52.0, 50.0), 0.4), ((400.0, 0.0, 420.0, 20.0), 0.3)]
+    fused = sorted(average(plain, mirrored), key=lambda d: -d[1])
+    assert [round(score, 3) for _, score in fused] == [0.6, 0.45, 0.15]
+    box = fused[0][0]  # the pair's box leans towards the surer pass
+    assert box == pytest.approx(((10 * 0.8 + 12 * 0.4) / 1.2, 10.0, (50 * 0.8 + 52 * 0.4) / 1.2, 50.0))
+    # each mirrored box pairs once: a second plain box on the same face is one pass's only
+    twice = average([(both, 0.8), ((11.0, 10.0, 51.0, 50.0), 0.7)], [(both, 0.6)])
+    assert sorted(round(s, 3) for _, s in twice) == [0.35, 0.7]
+
+
+def test_mirror_averaging_sees_a_mirrored_scene_as_the_mirror_of_the_scene() -> None:
+    """Both passes of the image and of its mirror image are the same two networks' runs, so the
+    faces of the mirrored scene are the scene's faces flipped, and both carry the same scores."""
+    from models.face.data import scene_split
+    from workers.detector import FaceDetector
+    from workers.mirror import unmirror
+
+    det = FaceDetector(REPO_ROOT / "workers" / "weights" / "face_detector.onnx", imgsz=416, device="cpu", mirror=True)
+    scene = read_image(scene_split()["val"][0].image)
+    faces, flipped = det.detect([scene, np.ascontiguousarray(scene[:, ::-1])])
+    assert len(faces) == len(flipped) > 0
+    back = sorted(unmirror(flipped, scene.shape[1]))
+    for (box, score), (box0, score0) in zip(sorted(faces), back):
+        assert np.allclose(box, box0, atol=1.0) and abs(score - score0) < 1e-3
 
 
 def test_detector_on_a_gpu_without_onnxruntime_gpu_runs_its_torch_twin() -> None:

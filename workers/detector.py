@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from workers.devices import cpu_threads, onnxruntime_has_cuda, resolve_device
+from workers.mirror import average, unmirror
 from workers.offline import ultralytics_offline
 from workers.tiling import Box, from_window, merge, tile_windows
 
@@ -35,7 +36,11 @@ def weights_for_device(weights: Path, device: str) -> Path:
 
 
 class FaceDetector:
-    def __init__(self, weights: str | Path, imgsz: int = 416, device: str = "auto", threads: int = 0):
+    def __init__(
+        self, weights: str | Path, imgsz: int = 416, device: str = "auto", threads: int = 0, mirror: bool = False
+    ):
+        """``mirror`` also detects every image flipped left to right and averages the two passes
+        (``workers.mirror``): more faces found at equal false positives, for twice the detector's time."""
         ultralytics_offline()
         import torch
         from ultralytics import YOLO
@@ -50,6 +55,7 @@ class FaceDetector:
         self.imgsz = imgsz
         self.model = YOLO(str(path), task="detect")
         self.half = self.device.startswith("cuda") and path.suffix == ".pt"
+        self.mirror = mirror
 
     def detect(
         self, images: list[np.ndarray], min_score: float = MIN_SCORE, tiles: list[int] | None = None
@@ -80,6 +86,15 @@ class FaceDetector:
         return [merge(p) if len(p) > 1 else p[0] for p in passes]
 
     def _predict(self, images: list[np.ndarray], min_score: float) -> list[list[tuple[Box, float]]]:
+        if not self.mirror:
+            return self._network(images, min_score)
+        # a face at min_score in the average may be just under it in one pass
+        found = self._network(images + [np.ascontiguousarray(img[:, ::-1]) for img in images], min_score / 2)
+        n = len(images)
+        averaged = [average(found[i], unmirror(found[n + i], img.shape[1])) for i, img in enumerate(images)]
+        return [[d for d in dets if d[1] >= min_score] for dets in averaged]
+
+    def _network(self, images: list[np.ndarray], min_score: float) -> list[list[tuple[Box, float]]]:
         results = self.model.predict(
             images,
             imgsz=self.imgsz,

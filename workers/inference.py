@@ -36,7 +36,11 @@ class InferenceStage:
         self.settings = settings
         self.cameras = {c.name: c for c in cameras}
         self.detector = detector or FaceDetector(
-            str(resolve_model_path(settings.detector)), settings.detect_size, settings.device, settings.threads
+            str(resolve_model_path(settings.detector)),
+            settings.detect_size,
+            settings.device,
+            settings.threads,
+            mirror=settings.detect_mirror,
         )
         self.classifier = classifier or MaskClassifier(
             str(resolve_model_path(settings.classifier)), settings.threads, self.detector.device

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 
-Box = tuple[float, float, float, float]
+from core.boxes import Box, iou
+
 Window = tuple[int, int, int, int]
 
 OVERLAP = 0.2
@@ -91,10 +92,10 @@ def _same_face(a: Box, b: Box) -> bool:
     ih = min(a[3], b[3]) - max(a[1], b[1])
     if iw <= 0 or ih <= 0:
         return False
+    if iou(a, b) >= SAME_FACE_IOU:
+        return True
     inter = iw * ih
     area_a = (a[2] - a[0]) * (a[3] - a[1])
     area_b = (b[2] - b[0]) * (b[3] - b[1])
-    if inter / (area_a + area_b - inter) >= SAME_FACE_IOU:
-        return True
     similar = min(area_a, area_b) >= SIMILAR_AREA * max(area_a, area_b)
     return similar and inter / min(area_a, area_b) >= SAME_FACE_IOS

@@ -12,8 +12,10 @@ from daemon.cli.common import CommandError, checkout_module
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.cuda:
-        if args.detect_size or args.tiles > 1:
-            raise CommandError("--cuda measures the shipped settings; --detect-size and --tiles are for the CPU runs")
+        if args.detect_size or args.tiles > 1 or args.mirror is not None:
+            raise CommandError(
+                "--cuda measures the shipped settings; --detect-size, --tiles and --mirror are for the CPU runs"
+            )
         return int(checkout_module("bench", "bench.cuda").run_cuda_bench())
     if args.detect_size is not None:
         from pydantic import ValidationError
@@ -25,7 +27,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         except ValidationError as exc:
             raise CommandError(f"--detect-size {args.detect_size}: {exc.errors()[0]['msg']}") from None
     bench = checkout_module("bench", "bench.run")
-    return int(bench.run_bench(quick=args.quick, smoke=args.smoke, detect_size=args.detect_size, tiles=args.tiles))
+    return int(
+        bench.run_bench(
+            quick=args.quick, smoke=args.smoke, detect_size=args.detect_size, tiles=args.tiles, mirror=args.mirror
+        )
+    )
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
@@ -57,6 +63,11 @@ def register(sub: Any) -> None:
     sp.add_argument("--detect-size", type=int, help="detector input in px (default inference.detect_size's)")
     sp.add_argument(
         "--tiles", type=int, default=1, choices=range(1, 5), help="every camera a wide view (1280 px) in N windows"
+    )
+    sp.add_argument(
+        "--mirror",
+        action=argparse.BooleanOptionalAction,
+        help="mirror averaging on or off (default inference.detect_mirror's)",
     )
     sp.set_defaults(func=cmd_bench)
 

@@ -93,7 +93,13 @@ def _frames(path: Path) -> Iterator[tuple[str, np.ndarray]]:
 
 
 def detect_paths(
-    paths: list[str], as_json: bool, detector: str, classifier: str, imgsz: int | None, tiles: int = 1
+    paths: list[str],
+    as_json: bool,
+    detector: str,
+    classifier: str,
+    imgsz: int | None,
+    tiles: int = 1,
+    mirror: bool | None = None,
 ) -> int:
     from config.cameras import CameraSettings
     from config.runtime import InferenceSettings
@@ -104,6 +110,7 @@ def detect_paths(
         detector=str(resolve_model_path(detector)),
         classifier=str(resolve_model_path(classifier)),
         detect_size=imgsz or InferenceSettings().detect_size,
+        detect_mirror=InferenceSettings().detect_mirror if mirror is None else mirror,
         motion_gate=False,
         batch=1,
     )

@@ -74,7 +74,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     _quiet_media()
     from daemon.cli.inference import detect_paths
 
-    return detect_paths(args.paths, args.json, args.detector, args.classifier, args.imgsz, args.tiles)
+    return detect_paths(args.paths, args.json, args.detector, args.classifier, args.imgsz, args.tiles, args.mirror)
 
 
 def _training_errors(run: Any) -> Any:
@@ -196,6 +196,11 @@ def register(sub: Any) -> None:
         default=1,
         choices=range(1, 5),
         help="also detect in N overlapping windows across (the camera's detect_tiles)",
+    )
+    sp.add_argument(
+        "--mirror",
+        action=argparse.BooleanOptionalAction,
+        help="average each image's pass with its mirror image's (default inference.detect_mirror's)",
     )
     sp.set_defaults(func=cmd_detect)
 

@@ -20,8 +20,9 @@ import cv2
 import numpy as np
 
 from config.cameras import Thresholds
+from core.boxes import Box, iou
 from models.face.data import scene_split
-from models.face.teachers import Box, RetinaFace, YuNet, iou
+from models.face.teachers import RetinaFace, YuNet
 from models.shared_data import REPO_ROOT
 
 REPORT = REPO_ROOT / "models" / "FACE_MODEL.md"
@@ -245,11 +246,18 @@ def evaluate_faces(write_report: bool = True, limit: int | None = None) -> list[
     images: list[Any] = [cv2.imread(str(s.image)) for s in scenes]
     truths = [[(b.x1, b.y1, b.x2, b.y2) for b in s.boxes] for s in scenes]
     contenders: list[tuple[str, Callable[[np.ndarray], list[tuple[Box, float]]]]] = []
-    for weights, size in (("face_detector.onnx", 416), ("face_detector.onnx", 512), ("face_detector.pt", 416)):
+    runs = (
+        ("face_detector.onnx", 416, False),
+        ("face_detector.onnx", 416, True),
+        ("face_detector.onnx", 512, False),
+        ("face_detector.pt", 416, False),
+    )
+    for weights, size, mirror in runs:
         path = REPO_ROOT / "workers" / "weights" / weights
         if path.exists():
-            det = FaceDetector(path, imgsz=size, device="cpu")
-            contenders.append((f"maskwatch {weights} @{size}", _first_image(det)))
+            det = FaceDetector(path, imgsz=size, device="cpu", mirror=mirror)
+            name = f"maskwatch {weights} @{size}" + (", mirror averaged" if mirror else "")
+            contenders.append((name, _first_image(det)))
     for teacher in (YuNet(), YuNet(upscale=2.0), RetinaFace()):
         contenders.append((teacher.name, teacher.detect))
     results = []

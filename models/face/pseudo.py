@@ -18,7 +18,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from models.face.teachers import Box, RetinaFace, YuNet, iou
+from core.boxes import Box, iou
+from models.face.teachers import RetinaFace, YuNet
 from models.shared_data import REPO_ROOT, shared_dir
 from models.splits import SEED, load_split
 

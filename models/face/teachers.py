@@ -12,9 +12,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from core.boxes import Box
 from models.shared_data import shared_dir
-
-Box = tuple[float, float, float, float]
 
 
 class YuNet:
@@ -110,11 +109,3 @@ class RetinaFace:
             bx, by, bw, bh = (float(v) / scale for v in boxes[i])
             out.append(((bx, by, bx + bw, by + bh), float(scores[i])))
         return out
-
-
-def iou(a: Box, b: Box) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
